@@ -1,0 +1,48 @@
+"""errlog's schema: every table, importable from one place."""
+
+from db.models.access import ApiToken, AuditEntry
+from db.models.alerts import (
+    Escalation,
+    EscalationChain,
+    EscalationStep,
+    Notification,
+    NotificationAttempt,
+)
+from db.models.analysis import DailyStat, Pattern, PatternIssue
+from db.models.issues import Comment, Event, Issue, IssueUser
+from db.models.people import (
+    Developer,
+    OncallOverride,
+    OncallRotation,
+    OncallSchedule,
+    RotationParticipant,
+    Team,
+    TeamMember,
+)
+from db.models.projects import Project, ProjectKey
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Comment",
+    "DailyStat",
+    "Developer",
+    "Escalation",
+    "EscalationChain",
+    "EscalationStep",
+    "Event",
+    "Issue",
+    "IssueUser",
+    "Notification",
+    "NotificationAttempt",
+    "OncallOverride",
+    "OncallRotation",
+    "OncallSchedule",
+    "Pattern",
+    "PatternIssue",
+    "Project",
+    "ProjectKey",
+    "RotationParticipant",
+    "Team",
+    "TeamMember",
+]

@@ -1,0 +1,1 @@
+"""Background jobs on Huey: notification channels, delivery, escalation, analysis, retention."""

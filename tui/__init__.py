@@ -1,0 +1,1 @@
+"""errlog-tui: the Textual on-call console; it talks to the REST API only."""
