@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -81,6 +83,42 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=90, ge=1, description="Events older than this many days are deleted; issues keep their counts."
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, "
+        "comma-separated, or * for any (only behind a proxy that sets them).",
+    )
+    rate_limit_per_key: int = Field(
+        default=0,
+        ge=0,
+        description="Events per minute one ingest key (DSN or webhook token) may send; 0 means no limit. "
+        "A key's own limit (set per key in the database) wins.",
+    )
+    rate_limit_per_project: int = Field(
+        default=0, ge=0, description="Events per minute one project may send over all its keys; 0 means no limit."
+    )
+    ingest_max_pending: int = Field(
+        default=10_000,
+        ge=1,
+        description="Events a collector process holds waiting for storage; past it ingest answers 503 with "
+        "Retry-After instead of growing memory.",
+    )
+    ingest_batch_size: int = Field(
+        default=250, ge=1, le=1000, description="Most events committed in one transaction (group commit)."
+    )
+    scrub_extra_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More keys whose values are scrubbed, comma-separated (matched loosely, like the built-in "
+        "password, token, cookie... list).",
+    )
+    scrub_extra_patterns: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Regular expressions whose matches in any value are scrubbed: comma-separated, or a JSON "
+        'list such as ["a{2,3}", "b"] when a pattern holds a comma.',
+    )
+    scrub_safe_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Keys never scrubbed, comma-separated (e.g. a harmless 'token_count')."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -93,6 +131,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file_from_env())
         return (init_settings, env_settings, toml)
+
+    @field_validator("scrub_extra_keys", "scrub_safe_fields", "scrub_extra_patterns", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):  # a JSON list, for patterns that contain commas
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url", "redis_url", "mongo_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # docker compose and shells pass `ERRLOG_MONGO_URL=` for "not configured".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_url")
     @classmethod
@@ -140,6 +193,8 @@ def setting_docs() -> list[tuple[str, str, str]]:
         if field.default_factory is not None:
             # Machine-independent wording, so generated docs are the same everywhere.
             default = "the user data dir, e.g. ~/.local/share/errlog on Linux" if name == "data_dir" else ""
+        elif isinstance(default, list):
+            default = ",".join(default)
         rows.append((f"ERRLOG_{name.upper()}", "" if default is None else str(default), field.description or ""))
     return rows
 

@@ -59,7 +59,7 @@ def test_a_malformed_config_file_is_reported_with_its_path(tmp_path, monkeypatch
     config = tmp_path / "broken.toml"
     config.write_text("retention_days = \n")
     monkeypatch.setenv("ERRLOG_CONFIG", str(config))
-    with pytest.raises(SettingsError, match="broken.toml"):
+    with pytest.raises(SettingsError, match=r"broken\.toml"):
         load_settings()
 
 

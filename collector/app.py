@@ -1,0 +1,82 @@
+"""The collector's ASGI app, built explicitly from settings by `create_app`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from collector import health, sentry_routes
+from collector.directory import ProjectDirectory
+from collector.ingest import Ingest
+from collector.limits_middleware import HeaderLimitMiddleware
+from collector.ratelimit import make_rate_limiter
+from collector.responses import error_response
+from collector.scrub import ScrubRules
+from collector.writer import IngestWriter
+from db.session import open_database
+from errlog.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine, sessions = await run_in_threadpool(
+            open_database, settings.effective_database_url, auto_upgrade=settings.uses_embedded_database
+        )
+        rules = ScrubRules.from_settings(
+            settings.scrub_extra_keys, settings.scrub_extra_patterns, safe_fields=settings.scrub_safe_fields
+        )
+        directory = ProjectDirectory(sessions, rules)
+        await directory.reload()
+        writer = IngestWriter(sessions, max_batch=settings.ingest_batch_size, max_pending=settings.ingest_max_pending)
+        writer.start()
+        limiter = make_rate_limiter(settings.redis_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = sessions
+        app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.ingest = Ingest(
+            directory=directory,
+            writer=writer,
+            limiter=limiter,
+            rate_limit_per_key=settings.rate_limit_per_key,
+            rate_limit_per_project=settings.rate_limit_per_project,
+        )
+        try:
+            yield
+        finally:
+            await run_in_threadpool(writer.stop)
+            await limiter.close()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            engine.dispose()
+
+    return Starlette(
+        routes=[*health.routes, *sentry_routes.routes],
+        middleware=[Middleware(HeaderLimitMiddleware)],
+        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
+        lifespan=lifespan,
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(404, f"no endpoint at {request.url.path}")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error; it was logged"}, status_code=500)

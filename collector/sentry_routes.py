@@ -1,0 +1,139 @@
+"""Sentry's ingest endpoints, so the official SDKs work unchanged: /api/<project>/envelope/ and /store/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.auth_header import AuthError, public_key_from_request
+from collector.body import (
+    MAX_COMPRESSED_REQUEST_SIZE,
+    MAX_ENVELOPE_SIZE,
+    MAX_EVENT_SIZE,
+    BodyError,
+    decode_legacy_store_body,
+    read_body,
+)
+from collector.envelope import (
+    EnvelopeError,
+    check_dsn_project,
+    dsn_public_key,
+    event_id_of,
+    extract_event,
+    parse_envelope,
+)
+from collector.ingest import Ingest
+from collector.normalize import EventError, normalize_sentry_event
+from collector.responses import EXPOSED_HEADERS, IngestError, error_response
+from db.enums import KeyKind
+
+
+def _ingest(request: Request) -> Ingest:
+    ingest: Ingest = request.app.state.ingest
+    return ingest
+
+
+async def _body(request: Request, max_decompressed: int) -> bytes:
+    return await read_body(
+        request.stream(),
+        request.headers.get("content-encoding"),
+        max_compressed=MAX_COMPRESSED_REQUEST_SIZE,
+        max_decompressed=max_decompressed,
+    )
+
+
+async def envelope_endpoint(request: Request) -> Response:
+    if request.method == "OPTIONS":
+        return Response(status_code=200)
+    received_at = dt.datetime.now(dt.UTC)
+    project_id: int = request.path_params["project_id"]
+    try:
+        body = await _body(request, MAX_ENVELOPE_SIZE)
+        envelope = parse_envelope(body, max_item_size=MAX_ENVELOPE_SIZE)
+        check_dsn_project(envelope, project_id)
+        presented = public_key_from_request(request.headers, request.query_params, dsn_public_key(envelope))
+        ingest = _ingest(request)
+        key = await ingest.authenticate(KeyKind.DSN, presented, project_id=project_id)
+        contents = extract_event(envelope)
+        if contents.event is None:
+            # Sessions, client reports, transactions...: accepted and not kept.
+            header_id = envelope.headers.get("event_id")
+            return JSONResponse({"id": header_id} if isinstance(header_id, str) else {})
+        event_id = event_id_of(envelope, contents.event)
+        await ingest.check_rate(key)
+        event = normalize_sentry_event(contents.event, received_at=received_at, event_id=event_id)
+        await ingest.store(key, [event], source="sentry", size=len(body))
+    except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
+        return _refusal(exc)
+    return JSONResponse({"id": event_id})
+
+
+async def store_endpoint(request: Request) -> Response:
+    """The pre-envelope endpoint older SDKs still use: the body is one JSON event."""
+    if request.method == "OPTIONS":
+        return Response(status_code=200)
+    received_at = dt.datetime.now(dt.UTC)
+    project_id: int = request.path_params["project_id"]
+    try:
+        body = decode_legacy_store_body(await _body(request, MAX_EVENT_SIZE))
+        presented = public_key_from_request(request.headers, request.query_params, None)
+        ingest = _ingest(request)
+        key = await ingest.authenticate(KeyKind.DSN, presented, project_id=project_id)
+        raw = _json(body)
+        await ingest.check_rate(key)
+        event = normalize_sentry_event(raw, received_at=received_at)
+        await ingest.store(key, [event], source="sentry", size=len(body))
+    except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
+        return _refusal(exc)
+    return JSONResponse({"id": event["event_id"]})
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise EventError("event: body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise EventError(f"event: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _refusal(exc: Exception) -> Response:
+    if isinstance(exc, BodyError | IngestError):
+        return error_response(exc.status, exc.reason, exc.headers)
+    if isinstance(exc, EnvelopeError | AuthError):
+        return error_response(exc.status, exc.reason)
+    return error_response(400, str(exc))
+
+
+# Browsers post cross-origin; these are the headers Sentry's browser SDKs send and read.
+_CORS = Middleware(
+    CORSMiddleware,
+    allow_origins=["*"],
+    allow_methods=["POST", "OPTIONS"],
+    allow_headers=[
+        "x-sentry-auth",
+        "x-requested-with",
+        "origin",
+        "accept",
+        "content-type",
+        "content-encoding",
+        "authorization",
+        "sentry-trace",
+        "baggage",
+    ],
+    expose_headers=EXPOSED_HEADERS,
+    max_age=3600,
+)
+
+routes = [
+    # OPTIONS is listed so that CORS preflights reach the middleware instead of a 405.
+    Route("/api/{project_id:int}/envelope/", envelope_endpoint, methods=["POST", "OPTIONS"], middleware=[_CORS]),
+    Route("/api/{project_id:int}/store/", store_endpoint, methods=["POST", "OPTIONS"], middleware=[_CORS]),
+]

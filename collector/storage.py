@@ -1,0 +1,187 @@
+"""Stores a batch of prepared events in one transaction: issues upserted, duplicates skipped, counts folded in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from collector.pipeline import PreparedEvent
+from db.enums import IssueStatus, IssueSubstatus, Severity
+from db.issue_state import Occurrences, Transition, record_occurrences
+from db.models import Event, Issue, IssueUser
+
+
+@dataclass(slots=True)
+class StoreOutcome:
+    project_id: int
+    event_id: str
+    issue_id: int
+    stored: bool  # False: this event_id was already stored (an SDK retry), nothing counted
+    transitions: set[Transition] = field(default_factory=set)
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _issue_row(item: PreparedEvent, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "project_id": item.project_id,
+        "fingerprint": item.fingerprint,
+        "grouping_version": item.grouping_version,
+        "title": item.title[:500],
+        "culprit": item.culprit[:500] if item.culprit else None,
+        "exception_type": item.exception_type[:200] if item.exception_type else None,
+        "platform": item.platform,
+        "level": item.level,
+        "severity": item.severity,
+        "status": IssueStatus.UNRESOLVED.value,
+        "substatus": IssueSubstatus.NEW.value,
+        "first_seen": item.timestamp,
+        "last_seen": item.timestamp,
+        "times_seen": 0,
+        "users_affected": 0,
+        "first_release": item.release,
+        "last_release": item.release,
+        "last_environment": item.environment,
+        "resolved_in_next_release": False,
+        "is_regression": False,
+        "escalation_level": 0,
+        "impact_score": 0.0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _event_row(item: PreparedEvent, issue_id: int) -> dict[str, Any]:
+    return {
+        "project_id": item.project_id,
+        "issue_id": issue_id,
+        "event_id": item.event_id,
+        "timestamp": item.timestamp,
+        "received_at": item.received_at,
+        "level": item.level,
+        "severity": item.severity,
+        "environment": item.environment,
+        "release": item.release,
+        "platform": item.platform,
+        "message": item.message,
+        "user_key": item.user_key,
+        "tags": item.tags,
+        "payload": item.payload,
+        "source": item.source,
+        "size_bytes": item.size_bytes,
+    }
+
+
+def store_batch(session: Session, items: list[PreparedEvent], *, now: dt.datetime) -> list[StoreOutcome]:
+    """Store `items` in the session's transaction (the caller commits). Returns one outcome per item, in order."""
+    insert = _insert(session)
+
+    # Issues: create the missing ones (another collector may race us: the unique key settles it).
+    first_by_key: dict[tuple[int, str], PreparedEvent] = {}
+    for item in items:
+        first_by_key.setdefault((item.project_id, item.fingerprint), item)
+    created = session.execute(
+        insert(Issue.__table__)
+        .on_conflict_do_nothing(index_elements=["project_id", "fingerprint"])
+        .returning(Issue.__table__.c.id),
+        [_issue_row(item, now) for item in first_by_key.values()],
+    )
+    new_issue_ids = {row.id for row in created}
+    issues = session.scalars(
+        select(Issue)
+        .where(
+            Issue.project_id.in_({key[0] for key in first_by_key}),
+            Issue.fingerprint.in_({key[1] for key in first_by_key}),
+        )
+        .order_by(Issue.id)  # one lock order for every collector: no deadlocks
+        .with_for_update()
+    ).all()
+    issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
+
+    # Events: an event_id already stored (or repeated within this batch) is a retry, stored once.
+    unique: dict[tuple[int, str], PreparedEvent] = {}
+    for item in items:
+        unique.setdefault((item.project_id, item.event_id), item)
+    inserted_rows = session.execute(
+        insert(Event.__table__)
+        .on_conflict_do_nothing(index_elements=["project_id", "event_id"])
+        .returning(Event.__table__.c.project_id, Event.__table__.c.event_id),
+        [_event_row(item, issue_by_key[(item.project_id, item.fingerprint)].id) for item in unique.values()],
+    )
+    inserted = {(row.project_id, row.event_id) for row in inserted_rows}
+
+    stored_by_issue: dict[int, list[PreparedEvent]] = defaultdict(list)
+    for key in inserted:
+        item = unique[key]
+        stored_by_issue[issue_by_key[(item.project_id, item.fingerprint)].id].append(item)
+
+    new_users = _record_users(session, insert, stored_by_issue)
+
+    transitions: dict[int, set[Transition]] = {}
+    for issue in issues:
+        stored = stored_by_issue.get(issue.id)
+        if not stored:
+            continue
+        latest = max(stored, key=lambda i: i.timestamp)
+        occurrences = Occurrences(
+            count=len(stored),
+            new_users=new_users.get(issue.id, 0),
+            first_seen=min(i.timestamp for i in stored),
+            last_seen=latest.timestamp,
+            severity=Severity(min((Severity(i.severity) for i in stored), key=lambda s: s.rank)),
+            release=latest.release,
+            environment=latest.environment,
+        )
+        transitions[issue.id] = record_occurrences(issue, occurrences, is_new=issue.id in new_issue_ids)
+        issue.updated_at = now
+
+    # An issue created for events that all turned out to be retries has nothing to show: drop it.
+    orphans = new_issue_ids - set(stored_by_issue)
+    if orphans:
+        session.execute(delete(Issue).where(Issue.id.in_(orphans)))
+    session.flush()
+
+    outcomes = []
+    for item in items:
+        key = (item.project_id, item.event_id)
+        issue_id = issue_by_key[(item.project_id, item.fingerprint)].id
+        first = unique[key] is item and key in inserted
+        outcomes.append(
+            StoreOutcome(
+                project_id=item.project_id,
+                event_id=item.event_id,
+                issue_id=issue_id,
+                stored=first,
+                transitions=transitions.pop(issue_id, set()) if first else set(),
+            )
+        )
+    return outcomes
+
+
+def _record_users(session: Session, insert: Any, stored_by_issue: dict[int, list[PreparedEvent]]) -> dict[int, int]:
+    """Remember each issue's distinct users; returns how many are new per issue."""
+    rows = {
+        (issue_id, item.user_key): item.timestamp
+        for issue_id, stored in stored_by_issue.items()
+        for item in stored
+        if item.user_key
+    }
+    if not rows:
+        return {}
+    result = session.execute(
+        insert(IssueUser.__table__).on_conflict_do_nothing().returning(IssueUser.__table__.c.issue_id),
+        [{"issue_id": issue_id, "user_key": key, "first_seen": at} for (issue_id, key), at in rows.items()],
+    )
+    counts: dict[int, int] = defaultdict(int)
+    for row in result:
+        counts[row.issue_id] += 1
+    return counts

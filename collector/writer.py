@@ -1,0 +1,202 @@
+"""Group commit: one thread writes every accepted event, many per transaction, and answers each request after
+its commit. The event loop never touches the database, and a 2xx always means the event is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.pipeline import PreparedEvent
+from collector.storage import StoreOutcome, store_batch
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take writes right now; the client should retry later (503)."""
+
+
+class Overloaded(Exception):
+    """More events are waiting for storage than the collector will hold in memory (503 with Retry-After)."""
+
+
+class EventRejected(Exception):
+    """The database refused this one event (not the others in its batch); the reason is the client's to fix."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    item: PreparedEvent
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[StoreOutcome]
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Connection-level failures mean the database is away, not that the batch is bad."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+class IngestWriter:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        max_batch: int = 250,
+        max_pending: int = 10_000,
+        probe_interval: float = 0.5,
+        on_committed: Callable[[list[StoreOutcome]], None] | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._probe_interval = probe_interval
+        self._on_committed = on_committed
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.available = True
+        self.batches_committed = 0
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="errlog-ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what was accepted, then stop."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    async def submit(self, item: PreparedEvent) -> StoreOutcome:
+        if not self.available:
+            raise StorageUnavailable("storage is unavailable")
+        with self._lock:
+            if self._pending >= self._max_pending:
+                raise Overloaded(f"{self._pending} events are waiting for storage")
+            self._pending += 1
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoreOutcome] = loop.create_future()
+        self._queue.put(_Pending(item, loop, future))
+        return await future
+
+    # --- the writer thread ---
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            # Whatever queued up while the previous commit ran goes into this one.
+            while len(batch) < self._max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._write(batch)
+                    return
+                batch.append(nxt)
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            if not self.available and not self._probe():
+                self._fail(batch, StorageUnavailable("storage is unavailable"))
+                return
+            outcomes = self._commit([p.item for p in batch])
+        except Exception as exc:
+            if _is_outage(exc):
+                log.warning("database unavailable: %s", exc)
+                self.available = False
+                self._fail(batch, StorageUnavailable("storage is unavailable"))
+                threading.Thread(target=self._watch_recovery, name="errlog-db-probe", daemon=True).start()
+                return
+            # Something in the batch is unstorable: store one by one so one bad event spoils nothing else.
+            log.warning("batch of %d failed (%s); storing one by one", len(batch), exc)
+            for pending in batch:
+                self._write_one(pending)
+            return
+        self._succeed(batch, outcomes)
+
+    def _write_one(self, pending: _Pending) -> None:
+        try:
+            outcomes = self._commit([pending.item])
+        except Exception as exc:
+            if _is_outage(exc):
+                self._fail([pending], StorageUnavailable("storage is unavailable"))
+            else:
+                reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+                self._fail([pending], EventRejected(f"the event could not be stored: {reason}"))
+            return
+        self._succeed([pending], outcomes)
+
+    def _commit(self, items: list[PreparedEvent]) -> list[StoreOutcome]:
+        with self._sessions() as session:
+            outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC))
+            session.commit()
+        self.batches_committed += 1
+        return outcomes
+
+    def _probe(self) -> bool:
+        try:
+            with self._sessions() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        self.available = True
+        log.warning("database is back")
+        return True
+
+    def _watch_recovery(self) -> None:
+        """While the database is away requests fail fast; this brings ingestion back when it returns."""
+        while not self.available:
+            time.sleep(self._probe_interval)
+            self._probe()
+
+    def _settle(self, batch: list[_Pending]) -> None:
+        with self._lock:
+            self._pending -= len(batch)
+
+    def _succeed(self, batch: list[_Pending], outcomes: list[StoreOutcome]) -> None:
+        self._settle(batch)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            pending.loop.call_soon_threadsafe(_resolve, pending.future, outcome, None)
+        if self._on_committed is not None:
+            try:
+                self._on_committed(outcomes)
+            except Exception:  # alerting must never undo or block storage
+                log.exception("post-commit hook failed")
+
+    def _fail(self, batch: list[_Pending], exc: Exception) -> None:
+        self._settle(batch)
+        for pending in batch:
+            pending.loop.call_soon_threadsafe(_resolve, pending.future, None, exc)
+
+
+def _resolve(future: asyncio.Future[StoreOutcome], outcome: StoreOutcome | None, exc: Exception | None) -> None:
+    if future.done():  # the request gave up waiting (client gone, timeout)
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        assert outcome is not None
+        future.set_result(outcome)

@@ -1,0 +1,274 @@
+"""The Sentry endpoints over real HTTP: auth, encodings, CORS, dedupe, and a table of bad inputs."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import brotli
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Event, Issue
+from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
+
+
+def stored_events(collector) -> int:
+    with collector.session() as session:
+        return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+@pytest.fixture
+def project(collector):
+    project_id, dsn, _ = collector.create_project()
+    return project_id, dsn, key_of(dsn)
+
+
+def post_envelope(client, project_id, body, headers=None, params=None):
+    return client.post(
+        f"/api/{project_id}/envelope/",
+        content=body,
+        headers={"Content-Type": "application/x-sentry-envelope", **(headers or {})},
+        params=params,
+    )
+
+
+def test_envelope_with_auth_header_is_stored_and_answers_its_id(collector, project):
+    project_id, _, key = project
+    event = make_event()
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(event), auth_header(key))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"id": event["event_id"]}
+    assert stored_events(collector) == 1
+
+
+def test_browser_style_query_key_and_items_without_length(collector, project):
+    project_id, _, key = project
+    body = make_envelope(make_event(), with_length=False)
+    with collector.client() as client:
+        response = client.post(
+            f"/api/{project_id}/envelope/",
+            content=body,
+            params={"sentry_key": key},
+            headers={"Content-Type": "text/plain"},
+        )
+    assert response.status_code == 200, response.text
+    assert stored_events(collector) == 1
+
+
+def test_envelope_dsn_header_authenticates(collector, project):
+    project_id, dsn, _ = project
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(make_event(), dsn=dsn))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+def test_compressed_bodies(collector, project, encoding):
+    project_id, _, key = project
+    body = make_envelope(make_event())
+    compressed = {
+        "gzip": lambda b: gzip.compress(b),
+        "deflate": lambda b: zlib.compress(b),
+        "deflate-raw": _raw_deflate,
+        "br": lambda b: brotli.compress(b),
+    }[encoding](body)
+    header = "deflate" if encoding.startswith("deflate") else encoding
+    with collector.client() as client:
+        response = post_envelope(client, project_id, compressed, {**auth_header(key), "Content-Encoding": header})
+    assert response.status_code == 200, response.text
+    assert stored_events(collector) == 1
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_store_endpoint_takes_json_and_old_base64_zlib_bodies(collector, project):
+    project_id, _, key = project
+    plain, legacy = make_event("first"), make_event("second")
+    with collector.client() as client:
+        first = client.post(f"/api/{project_id}/store/", json=plain, headers=auth_header(key))
+        second = client.post(
+            f"/api/{project_id}/store/",
+            content=base64.b64encode(zlib.compress(json.dumps(legacy).encode())),
+            headers=auth_header(key),
+        )
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert second.json() == {"id": legacy["event_id"]}
+    assert stored_events(collector) == 2
+
+
+def test_the_same_event_id_twice_is_stored_and_counted_once(collector, project):
+    project_id, _, key = project
+    body = make_envelope(make_event())
+    with collector.client() as client:
+        answers = [post_envelope(client, project_id, body, auth_header(key)).status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
+    assert stored_events(collector) == 1
+    with collector.session() as session:
+        assert session.scalar(select(Issue.times_seen)) == 1
+
+
+def test_envelopes_without_an_event_are_accepted_and_keep_nothing(collector, project):
+    project_id, _, key = project
+    session_item = ({"type": "session"}, json.dumps({"sid": "x", "status": "ok"}).encode())
+    report = ({"type": "client_report"}, b'{"discarded_events": []}')
+    unknown = ({"type": "something_new"}, b"\x00\x01binary")
+    with collector.client() as client:
+        response = post_envelope(
+            client, project_id, make_envelope(None, extra_items=[session_item, report, unknown]), auth_header(key)
+        )
+    assert response.status_code == 200
+    assert stored_events(collector) == 0
+
+
+def test_unknown_items_beside_an_event_are_skipped_not_failed(collector, project):
+    project_id, _, key = project
+    body = make_envelope(
+        make_event(),
+        extra_items=[({"type": "attachment", "filename": "a.txt"}, b"hello"), ({"type": "future_thing"}, b"{}")],
+    )
+    with collector.client() as client:
+        response = post_envelope(client, project_id, body, auth_header(key))
+    assert response.status_code == 200, response.text
+    assert stored_events(collector) == 1
+
+
+def test_cors_preflight_for_browser_sdks(collector, project):
+    project_id, _, _ = project
+    with collector.client() as client:
+        response = client.options(
+            f"/api/{project_id}/envelope/",
+            headers={
+                "Origin": "https://shop.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] in ("*", "https://shop.example.com")
+
+
+def _gzip_bomb() -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = b"\0" * (1 << 20)
+    parts = [compressor.compress(chunk) for _ in range(200)]  # 200 MiB of zeros, ~200 KiB compressed
+    return b"".join(parts) + compressor.flush()
+
+
+BAD_INPUTS = [
+    # (name, body, extra headers, status, reason fragment)
+    (
+        "truncated gzip",
+        lambda: gzip.compress(make_envelope(make_event()))[:-20],
+        {"Content-Encoding": "gzip"},
+        400,
+        "gzip",
+    ),
+    ("gzip bomb", _gzip_bomb, {"Content-Encoding": "gzip"}, 413, "exceeds"),
+    ("unknown encoding", lambda: b"xx", {"Content-Encoding": "zstd-9000"}, 415, "zstd"),
+    ("invalid JSON header", lambda: b"{not json\n", {}, 400, "header"),
+    ("invalid JSON event", lambda: b'{}\n{"type":"event"}\n{"exception": \n', {}, 400, "JSON"),
+    ("event not an object", lambda: b'{}\n{"type":"event"}\n[1,2,3]\n', {}, 400, "object"),
+    ("wrong type: tags", lambda: make_envelope(make_event(tags=5)), {}, 400, "tags"),
+    ("wrong type: level", lambda: make_envelope(make_event(level=["error"])), {}, 400, "level"),
+    (
+        "wrong type: lineno",
+        lambda: make_envelope(
+            make_event(exception={"values": [{"type": "E", "stacktrace": {"frames": [{"lineno": "ten"}]}}]})
+        ),
+        {},
+        400,
+        "lineno",
+    ),
+    ("invalid UTF-8", lambda: b'{}\n{"type":"event"}\n{"message": "\xff\xfe"}\n', {}, 400, "UTF-8"),
+    ("bad length", lambda: b'{}\n{"type":"event","length":500}\n{}\n', {}, 400, "length"),
+    ("negative length", lambda: b'{}\n{"type":"event","length":-1}\n{}\n', {}, 400, "length"),
+    (
+        "two events",
+        lambda: make_envelope(make_event(), extra_items=[({"type": "event"}, json.dumps(make_event()).encode())]),
+        {},
+        400,
+        "more than one event",
+    ),
+    ("bad event id", lambda: make_envelope(make_event(event_id="not-a-uuid")), {}, 400, "event_id"),
+    ("event over 1 MiB", lambda: make_envelope(make_event("x" * (1 << 20))), {}, 413, "exceeds"),
+    ("body over 20 MiB", lambda: b"{}\n" + b" " * (21 << 20), {}, 413, "exceeds"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "headers", "status", "reason"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_gets_its_4xx_and_reason_and_stores_nothing(collector, project, name, body, headers, status, reason):
+    project_id, _, key = project
+    with collector.client() as client:
+        response = post_envelope(client, project_id, body(), {**auth_header(key), **headers})
+        assert response.status_code == status, response.text
+        assert reason.lower() in response.json()["detail"].lower()
+        assert response.headers["x-sentry-error"]
+        assert client.get("/api/error-logging/webhook/health/").status_code == 200
+        good = post_envelope(client, project_id, make_envelope(make_event()), auth_header(key))
+        assert good.status_code == 200
+    assert stored_events(collector) == 1  # only the good one
+
+
+def test_oversized_request_headers_are_refused(collector, project):
+    project_id, _, key = project
+    with collector.client() as client:
+        response = post_envelope(
+            client, project_id, make_envelope(make_event()), {**auth_header(key), "X-Junk": "a" * (200 * 1024)}
+        )
+        assert 400 <= response.status_code < 500
+        assert client.get("/api/error-logging/webhook/health/").status_code == 200
+    assert stored_events(collector) == 0
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        ({}, "missing"),
+        ({"X-Sentry-Auth": "Sentry sentry_key=0123456789abcdef0123456789abcdef"}, "unknown"),
+    ],
+)
+def test_missing_or_wrong_key_is_403(collector, project, auth, reason):
+    project_id, _, _ = project
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(make_event()), auth)
+    assert response.status_code == 403
+    assert reason in response.json()["detail"]
+    assert stored_events(collector) == 0
+
+
+def test_another_projects_key_is_403(collector, project):
+    project_id, _, _ = project
+    _, other_dsn, _ = collector.create_project("billing")
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(make_event()), auth_header(key_of(other_dsn)))
+    assert response.status_code == 403
+    assert "another project" in response.json()["detail"]
+    assert stored_events(collector) == 0
+
+
+def test_many_senders_retrying_the_same_ids_store_each_once(collector, project):
+    project_id, _, key = project
+    envelopes = [make_envelope(make_event(f"error {i % 7}")) for i in range(60)]
+    acked: set[str] = set()
+
+    def send(body: bytes) -> None:
+        with collector.client() as client:
+            response = post_envelope(client, project_id, body, auth_header(key))
+            if response.status_code == 200:
+                acked.add(response.json()["id"])
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(send, envelopes * 4))  # every envelope sent four times, concurrently
+    with collector.session() as session:
+        stored = set(session.scalars(select(Event.event_id)))
+        counted = session.scalar(select(func.sum(Issue.times_seen)))
+    assert stored == acked
+    assert len(stored) == 60 and counted == 60
