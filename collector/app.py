@@ -13,7 +13,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from collector import health, sentry_routes
+from collector import health, sentry_routes, webhook_routes
+from collector.alerts import AlertDecider, Enqueue, enqueue_with_huey
 from collector.directory import ProjectDirectory
 from collector.ingest import Ingest
 from collector.limits_middleware import HeaderLimitMiddleware
@@ -27,7 +28,9 @@ from errlog.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> Starlette:
+    """The collector for `settings`. Alerts go to the Huey queue unless `enqueue_alert` says otherwise."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine, sessions = await run_in_threadpool(
@@ -38,7 +41,12 @@ def create_app(settings: Settings) -> Starlette:
         )
         directory = ProjectDirectory(sessions, rules)
         await directory.reload()
-        writer = IngestWriter(sessions, max_batch=settings.ingest_batch_size, max_pending=settings.ingest_max_pending)
+        writer = IngestWriter(
+            sessions,
+            max_batch=settings.ingest_batch_size,
+            max_pending=settings.ingest_max_pending,
+            on_committed=AlertDecider(sessions, enqueue_alert or enqueue_with_huey),
+        )
         writer.start()
         limiter = make_rate_limiter(settings.redis_url)
         app.state.settings = settings
@@ -62,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
             engine.dispose()
 
     return Starlette(
-        routes=[*health.routes, *sentry_routes.routes],
+        routes=[*health.routes, *sentry_routes.routes, *webhook_routes.routes],
         middleware=[Middleware(HeaderLimitMiddleware)],
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
         lifespan=lifespan,

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session
 
+from collector.alerts import AlertDue
 from collector.app import create_app
 from db.projects import create_project
 from db.session import create_db_engine, make_session_factory
@@ -25,6 +26,7 @@ class LiveCollector:
     settings: Settings
     server: uvicorn.Server
     sessions: Any
+    alerts: list[AlertDue]
 
     def session(self) -> Session:
         session: Session = self.sessions()
@@ -41,8 +43,9 @@ class LiveCollector:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def start_collector(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def start_collector(settings: Settings, alerts: list[AlertDue]) -> tuple[uvicorn.Server, threading.Thread, str]:
+    app = create_app(settings, enqueue_alert=alerts.append)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,12 +67,15 @@ def collector_settings(database_url: str) -> dict[str, Any]:
 @pytest.fixture
 def collector(collector_settings: dict[str, Any]) -> Iterator[LiveCollector]:
     settings = load_settings(**collector_settings)
-    server, thread, url = start_collector(settings)
+    alerts: list[AlertDue] = []
+    server, thread, url = start_collector(settings, alerts)
     # Public URL = the live address, so DSNs point at this server.
     settings = load_settings(**collector_settings, public_url=url)
     engine = create_db_engine(settings.effective_database_url)
     try:
-        yield LiveCollector(url=url, settings=settings, server=server, sessions=make_session_factory(engine))
+        yield LiveCollector(
+            url=url, settings=settings, server=server, sessions=make_session_factory(engine), alerts=alerts
+        )
     finally:
         server.should_exit = True
         thread.join(10)

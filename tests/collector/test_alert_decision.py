@@ -1,0 +1,81 @@
+"""After commit, the collector enqueues an alert when an issue is new, regressed, escalates or crosses a threshold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from collector.alerts import AlertDue
+from db.models import Issue, Project
+from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
+
+
+def send(collector, project_id, key, event):
+    with collector.client() as client:
+        response = client.post(f"/api/{project_id}/envelope/", content=make_envelope(event), headers=auth_header(key))
+    assert response.status_code == 200, response.text
+    return event["event_id"]
+
+
+def triggers(collector) -> list[str]:
+    return [alert.trigger for alert in collector.alerts]
+
+
+def test_a_new_issue_alerts_once_and_repeats_do_not(collector):
+    project_id, dsn, _ = collector.create_project()
+    first = send(collector, project_id, key_of(dsn), make_event())
+    send(collector, project_id, key_of(dsn), make_event())
+    assert len(collector.alerts) == 1
+    alert = collector.alerts[0]
+    assert (alert.trigger, alert.event_id) == ("new", first)
+    assert isinstance(alert, AlertDue) and alert.issue_id > 0
+
+
+def test_an_event_on_a_resolved_issue_alerts_as_a_regression(collector):
+    project_id, dsn, _ = collector.create_project()
+    send(collector, project_id, key_of(dsn), make_event())
+    with collector.session() as session:
+        session.execute(update(Issue).values(status="resolved", resolved_at=dt.datetime.now(dt.UTC)))
+        session.commit()
+    send(collector, project_id, key_of(dsn), make_event())
+    assert triggers(collector) == ["new", "regression"]
+    with collector.session() as session:
+        issue = session.query(Issue).one()
+        assert (issue.status, issue.substatus, issue.is_regression) == ("unresolved", "regressed", True)
+
+
+def test_a_more_severe_event_escalates_the_issue(collector):
+    project_id, dsn, _ = collector.create_project()
+    send(collector, project_id, key_of(dsn), make_event(level="warning"))
+    send(collector, project_id, key_of(dsn), make_event(level="fatal"))
+    send(collector, project_id, key_of(dsn), make_event(level="error"))
+    assert triggers(collector) == ["new", "severity"]
+    with collector.session() as session:
+        assert session.query(Issue).one().severity == "critical"
+
+
+def test_an_ignored_issue_stays_quiet_until_its_snooze_ends(collector):
+    project_id, dsn, _ = collector.create_project()
+    send(collector, project_id, key_of(dsn), make_event())
+    with collector.session() as session:
+        session.execute(update(Issue).values(status="ignored", snooze_event_limit=2, snooze_events_at_start=1))
+        session.commit()
+    send(collector, project_id, key_of(dsn), make_event(level="fatal"))  # counted, quiet
+    assert triggers(collector) == ["new"]
+    send(collector, project_id, key_of(dsn), make_event())  # the second event since the snooze wakes it
+    assert triggers(collector) == ["new", "snooze_ended"]
+    with collector.session() as session:
+        assert session.query(Issue).one().status == "unresolved"
+
+
+def test_a_threshold_alerts_once_when_crossed(collector):
+    project_id, dsn, _ = collector.create_project()
+    with collector.session() as session:
+        session.execute(
+            update(Project).where(Project.id == project_id).values(alert_threshold_events=3, alert_threshold_minutes=5)
+        )
+        session.commit()
+    for _ in range(5):
+        send(collector, project_id, key_of(dsn), make_event())
+    assert triggers(collector) == ["new", "threshold"]
