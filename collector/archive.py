@@ -85,8 +85,8 @@ def _is_outage(exc: BaseException) -> bool:
     return isinstance(exc, PyMongoError) and exc.timeout
 
 
-def _failure(exc: BaseException, doing: str) -> ArchiveError:
-    detail = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+def _failure(exc: BaseException, doing: str, detail: str | None = None) -> ArchiveError:
+    detail = (detail or str(exc) or type(exc).__name__).splitlines()[0][:300]
     if _is_outage(exc):
         return ArchiveUnavailable(f"the MongoDB archive is unavailable ({doing}): {detail}")
     return ArchiveError(f"the MongoDB archive refused {doing}: {detail}")
@@ -209,9 +209,10 @@ class EventArchive:
         are archived): it may name an issue that was rolled back, so the new one replaces it."""
         errors = exc.details.get("writeErrors", [])
         refused = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
-        if exc.details.get("writeConcernErrors") or refused:
-            detail = refused[0].get("errmsg", "") if refused else ""
-            raise _failure(exc, f"the event: {detail}" if detail else "the events") from exc
+        concern = exc.details.get("writeConcernErrors", [])
+        if concern or refused:
+            detail = (concern or refused)[0].get("errmsg") or "unknown write error"
+            raise _failure(exc, "the event", detail) from exc
         try:
             for error in errors:
                 document = documents[error["index"]]

@@ -22,7 +22,8 @@ def set_connections_allowed(admin_url: str, database: str, allowed: bool) -> Non
         if not allowed:
             conn.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :db AND pid <> pg_backend_pid()"
                 ),
                 {"db": database},
             )
