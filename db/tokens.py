@@ -14,6 +14,9 @@ from db.models import ApiToken
 from db.types import utcnow
 
 
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
 class TokenError(ValueError):
     """A token cannot be issued or revoked as asked; the message says why."""
 
@@ -45,7 +48,10 @@ def authenticate(session: Session, presented: str, *, now: dt.datetime | None = 
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if token is None or not same_hash(token.token_hash, digest) or token.revoked_at is not None:
         return None
-    token.last_used_at = now or utcnow()
+    now = now or utcnow()
+    # Recorded to the minute: a write per request would turn every read into a write.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
     return token
 
 

@@ -1,0 +1,32 @@
+"""The REST API under /api/error-logging/: one module per resource, assembled here."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from collector.api import audit
+from collector.api.framework import Api, ApiContext, ApiRequest
+from collector.api.openapi import openapi_document
+from db.enums import Role
+
+RESOURCE_MODULES = (audit,)
+
+
+def build_api() -> Api:
+    api = Api()
+    for module in RESOURCE_MODULES:
+        api.include(module.api)
+
+    @cache
+    def document() -> dict[str, Any]:
+        return openapi_document(api)
+
+    @api.route(
+        "GET", "/openapi.json", role=Role.VIEWER, summary="This API's OpenAPI 3.1 schema", tag="meta", response=dict
+    )
+    def openapi_schema(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
+        """The schema of every endpoint, request and response of this API."""
+        return document()
+
+    return api

@@ -1,0 +1,67 @@
+"""Cursor pagination: opaque cursors over (sort value, id), stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from collector.api.framework import ApiError
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page.")
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    """The values a cursor carries, checked against the expected kinds (datetime, int, float, str)."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("wrong shape")
+        values: list[Any] = []
+        for value, kind in zip(raw, kinds, strict=True):
+            if value is None:
+                values.append(None)
+            elif kind is dt.datetime:
+                values.append(dt.datetime.fromisoformat(value))
+            elif kind is float and isinstance(value, int | float):
+                values.append(float(value))
+            elif isinstance(value, kind):
+                values.append(value)
+            else:
+                raise ValueError(f"expected {kind.__name__}")
+        return values
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(
+            400, "invalid cursor: pass back the next_cursor of a previous page", field="query.cursor"
+        ) from None
+
+
+def after(
+    columns: Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]], values: Sequence[Any], descending: bool
+) -> Any:
+    """Rows strictly after `values` in the order (columns..., descending or not): the keyset condition."""
+    conditions = []
+    for i, column in enumerate(columns):
+        equal_before = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
+        beyond = column < values[i] if descending else column > values[i]
+        conditions.append(and_(*equal_before, beyond))
+    return or_(*conditions)
