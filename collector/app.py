@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from collector import health, sentry_routes, webhook_routes
 from collector.alerts import AlertDecider, Enqueue, enqueue_with_huey
+from collector.api import build_api
+from collector.archive import EventArchive
 from collector.directory import ProjectDirectory
 from collector.ingest import Ingest
 from collector.limits_middleware import HeaderLimitMiddleware
@@ -41,8 +43,10 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         )
         directory = ProjectDirectory(sessions, rules)
         await directory.reload()
+        archive = await run_in_threadpool(_open_archive, settings)
         writer = IngestWriter(
             sessions,
+            archive=archive,
             max_batch=settings.ingest_batch_size,
             max_pending=settings.ingest_max_pending,
             on_committed=AlertDecider(sessions, enqueue_alert or enqueue_with_huey),
@@ -52,6 +56,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = sessions
+        app.state.archive = archive
         app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
         app.state.ingest = Ingest(
             directory=directory,
@@ -64,17 +69,32 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
             yield
         finally:
             await run_in_threadpool(writer.stop)
+            if archive is not None:
+                archive.close()  # after the writer: it may still be storing the last batch
             await limiter.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             engine.dispose()
 
     return Starlette(
-        routes=[*health.routes, *sentry_routes.routes, *webhook_routes.routes],
+        routes=[*health.routes, *sentry_routes.routes, *webhook_routes.routes, *build_api().starlette_routes()],
         middleware=[Middleware(HeaderLimitMiddleware)],
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
         lifespan=lifespan,
     )
+
+
+def _open_archive(settings: Settings) -> EventArchive | None:
+    """The MongoDB event archive when ERRLOG_MONGO_URL is set, its schema, TTL and indexes ensured."""
+    if not settings.mongo_url:
+        return None
+    archive = EventArchive.from_url(settings.mongo_url, retention_days=settings.retention_days)
+    try:
+        archive.ensure_schema()
+    except Exception:
+        archive.close()
+        raise
+    return archive
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -34,7 +34,8 @@ _CLIENT_DEFAULTS: dict[str, Any] = {
     # The writer thread waits on these calls: a dead archive must turn into a 503 soon, not hang ingest.
     "timeoutMS": 5000,
 }
-# Index builds on a large existing collection take longer than one event write may.
+# Building a new index on a large existing collection (an upgrade) takes far longer than one event write may. The
+# server is pinged first with the ordinary timeout, so only a server lost mid-setup waits this long.
 _SCHEMA_TIMEOUT_SECONDS = 300
 
 _DUPLICATE_KEY = 11000
@@ -88,8 +89,8 @@ def _is_outage(exc: BaseException) -> bool:
 def _failure(exc: BaseException, doing: str, detail: str | None = None) -> ArchiveError:
     detail = (detail or str(exc) or type(exc).__name__).splitlines()[0][:300]
     if _is_outage(exc):
-        return ArchiveUnavailable(f"the MongoDB archive is unavailable ({doing}): {detail}")
-    return ArchiveError(f"the MongoDB archive refused {doing}: {detail}")
+        return ArchiveUnavailable(f"the MongoDB archive is unavailable while {doing}: {detail}")
+    return ArchiveError(f"the MongoDB archive failed while {doing}: {detail}")
 
 
 def _document_key(project_id: int, event_id: str) -> str:
@@ -98,7 +99,7 @@ def _document_key(project_id: int, event_id: str) -> str:
 
 def _fit_ints(payload: dict[str, Any]) -> dict[str, Any]:
     """BSON integers have 64 bits and JSON's have no limit: larger ones are kept as text (in place) rather than
-    refusing the event. Iterative, because a payload may nest deeper than Python's recursion limit."""
+    refusing the event."""
     stack: list[dict[str, Any] | list[Any]] = [payload]
     while stack:
         container = stack.pop()
@@ -129,10 +130,11 @@ class EventArchive:
     def __init__(self, client: MongoClient[dict[str, Any]], *, database: str, retention_days: int) -> None:
         if isinstance(retention_days, bool) or not isinstance(retention_days, int) or retention_days < 1:
             raise ValueError(f"retention_days must be a whole number of days >= 1, not {retention_days!r}")
-        self._client = client
-        self._db = client[database]
-        self._events = self._db[COLLECTION]
+        self.client = client
+        self.database = database
         self.retention_days = retention_days
+        self._db = client[database]
+        self.collection = self._db[COLLECTION]
 
     @classmethod
     def from_url(cls, url: str, *, retention_days: int, database: str | None = None) -> EventArchive:
@@ -144,7 +146,7 @@ class EventArchive:
         options = {key: value for key, value in _CLIENT_DEFAULTS.items() if key.lower() not in given}
         try:
             client: MongoClient[dict[str, Any]] = MongoClient(url, tz_aware=True, **options)
-        except ConfigurationError as exc:  # InvalidURI and bad options are ConfigurationErrors
+        except (ConfigurationError, ValueError) as exc:  # InvalidURI, bad options, a port out of range
             raise ArchiveError(f"invalid MongoDB URL: {exc}") from None
         name = database or client.get_default_database(DEFAULT_DATABASE).name
         return cls(client, database=name, retention_days=retention_days)
@@ -155,11 +157,12 @@ class EventArchive:
 
     def ensure_schema(self) -> None:
         """Create (or bring up to date) the collection's validator and indexes; safe to run at every start."""
+        self.ping()  # with the ordinary timeout: an unreachable server fails here, fast
         try:
             with pymongo.timeout(_SCHEMA_TIMEOUT_SECONDS):
                 self._ensure_collection()
                 self._ensure_ttl_index()
-                self._events.create_indexes(
+                self.collection.create_indexes(
                     [
                         IndexModel([("project_id", ASCENDING), ("received_at", ASCENDING)], name="project_received"),
                         IndexModel([("issue_id", ASCENDING), ("received_at", ASCENDING)], name="issue_received"),
@@ -169,25 +172,31 @@ class EventArchive:
             raise _failure(exc, "setting up the events collection") from exc
 
     def _ensure_collection(self) -> None:
-        validation = {"validator": VALIDATOR, "validationLevel": "strict", "validationAction": "error"}
+        validation: dict[str, Any] = {"validator": VALIDATOR, "validationLevel": "strict", "validationAction": "error"}
+        found = next(iter(self._db.list_collections(filter={"name": COLLECTION})), None)
+        if found is not None:
+            if any(found.get("options", {}).get(key) != value for key, value in validation.items()):
+                # Only when it differs: collMod locks the collection and needs dbAdmin, not just readWrite.
+                self._db.command({"collMod": COLLECTION, **validation})
+            return
         try:
             self._db.create_collection(COLLECTION, **validation)
-        except CollectionInvalid:
-            pass  # it exists: update its validator below
-        except OperationFailure as exc:
-            if exc.code != _NAMESPACE_EXISTS:  # another collector created it a moment ago
+        except (CollectionInvalid, OperationFailure) as exc:
+            if isinstance(exc, OperationFailure) and exc.code != _NAMESPACE_EXISTS:
                 raise
-        else:
-            return
-        self._db.command({"collMod": COLLECTION, **validation})
+            # Another collector created it a moment ago, with this same validator or an older one.
+            self._db.command({"collMod": COLLECTION, **validation})
 
     def _ensure_ttl_index(self) -> None:
-        existing = self._events.index_information().get(TTL_INDEX)
+        existing = self.collection.index_information().get(TTL_INDEX)
         if existing is None:
-            self._events.create_index([("received_at", ASCENDING)], name=TTL_INDEX, expireAfterSeconds=self.ttl_seconds)
+            self.collection.create_index(
+                [("received_at", ASCENDING)], name=TTL_INDEX, expireAfterSeconds=self.ttl_seconds
+            )
         elif existing.get("expireAfterSeconds") != self.ttl_seconds:
             # ERRLOG_RETENTION_DAYS changed: collMod changes it in place, without rebuilding the index.
-            self._db.command({"collMod": COLLECTION, "index": {"name": TTL_INDEX, "expireAfterSeconds": self.ttl_seconds}})
+            change = {"name": TTL_INDEX, "expireAfterSeconds": self.ttl_seconds}
+            self._db.command({"collMod": COLLECTION, "index": change})
 
     def store(self, items: Sequence[PreparedEvent], issue_ids: Sequence[int]) -> None:
         """Write the payloads of `items` (the i-th belonging to issue `issue_ids[i]`), acknowledged as the write
@@ -198,11 +207,11 @@ class EventArchive:
         if not documents:
             return
         try:
-            self._events.insert_many(documents, ordered=False)
+            self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
             self._settle_duplicates(exc, documents)
         except (PyMongoError, InvalidDocument) as exc:
-            raise _failure(exc, "the events") from exc
+            raise _failure(exc, "storing events") from exc
 
     def _settle_duplicates(self, exc: BulkWriteError, documents: list[dict[str, Any]]) -> None:
         """An existing document is what an earlier attempt left when its SQL commit failed (only events new in SQL
@@ -212,18 +221,18 @@ class EventArchive:
         concern = exc.details.get("writeConcernErrors", [])
         if concern or refused:
             detail = (concern or refused)[0].get("errmsg") or "unknown write error"
-            raise _failure(exc, "the event", detail) from exc
+            raise _failure(exc, "storing an event", detail) from exc
         try:
             for error in errors:
                 document = documents[error["index"]]
-                self._events.replace_one({"_id": document["_id"]}, document)
+                self.collection.replace_one({"_id": document["_id"]}, document)
         except (PyMongoError, InvalidDocument) as retry_exc:
-            raise _failure(retry_exc, "the events") from retry_exc
+            raise _failure(retry_exc, "storing events") from retry_exc
 
     def fetch(self, project_id: int, event_id: str) -> dict[str, Any] | None:
         """The payload of one event, or None if the archive does not hold it (never stored, or expired)."""
         try:
-            found = self._events.find_one({"_id": _document_key(project_id, event_id)}, {"payload": True})
+            found = self.collection.find_one({"_id": _document_key(project_id, event_id)}, {"payload": True})
         except PyMongoError as exc:
             raise _failure(exc, "reading an event") from exc
         if found is None:
@@ -234,12 +243,12 @@ class EventArchive:
     def ping(self) -> None:
         """Raises ArchiveUnavailable unless the server answers."""
         try:
-            self._client.admin.command("ping")
+            self.client.admin.command("ping")
         except PyMongoError as exc:
             raise ArchiveUnavailable(f"the MongoDB archive is unavailable: {exc}".splitlines()[0][:300]) from exc
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
 
 def load_payload(event: EventRow, archive: EventArchive | None) -> dict[str, Any] | None:

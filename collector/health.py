@@ -41,6 +41,9 @@ async def ready(request: Request) -> JSONResponse:
     redis = request.app.state.redis
     if redis is not None:
         checks.append(_check("redis", redis.ping()))
+    archive = request.app.state.archive
+    if archive is not None:
+        checks.append(_check("archive", run_in_threadpool(archive.ping)))
     results = dict(await asyncio.gather(*checks))
     writer = request.app.state.ingest.writer
     results["ingest"] = {"ok": writer.available, "pending": writer.pending}

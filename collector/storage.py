@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +16,9 @@ from collector.pipeline import PreparedEvent
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.issue_state import Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
+
+if TYPE_CHECKING:
+    from collector.archive import EventArchive
 
 
 @dataclass(slots=True)
@@ -60,7 +63,7 @@ def _issue_row(item: PreparedEvent, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _event_row(item: PreparedEvent, issue_id: int) -> dict[str, Any]:
+def _event_row(item: PreparedEvent, issue_id: int, *, archived: bool) -> dict[str, Any]:
     return {
         "project_id": item.project_id,
         "issue_id": issue_id,
@@ -75,14 +78,20 @@ def _event_row(item: PreparedEvent, issue_id: int) -> dict[str, Any]:
         "message": item.message,
         "user_key": item.user_key,
         "tags": item.tags,
-        "payload": item.payload,
+        "payload": None if archived else item.payload,
         "source": item.source,
         "size_bytes": item.size_bytes,
     }
 
 
-def store_batch(session: Session, items: list[PreparedEvent], *, now: dt.datetime) -> list[StoreOutcome]:
-    """Store `items` in the session's transaction (the caller commits). Returns one outcome per item, in order."""
+def store_batch(
+    session: Session, items: list[PreparedEvent], *, now: dt.datetime, archive: EventArchive | None = None
+) -> list[StoreOutcome]:
+    """Store `items` in the session's transaction (the caller commits). Returns one outcome per item, in order.
+
+    With an `archive`, payloads go there instead of the events table, written before this returns, so before the
+    commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
+    """
     insert = _insert(session)
 
     # Issues: create the missing ones (another collector may race us: the unique key settles it).
@@ -115,7 +124,10 @@ def store_batch(session: Session, items: list[PreparedEvent], *, now: dt.datetim
         insert(Event.__table__)
         .on_conflict_do_nothing(index_elements=["project_id", "event_id"])
         .returning(Event.__table__.c.project_id, Event.__table__.c.event_id),
-        [_event_row(item, issue_by_key[(item.project_id, item.fingerprint)].id) for item in unique.values()],
+        [
+            _event_row(item, issue_by_key[(item.project_id, item.fingerprint)].id, archived=archive is not None)
+            for item in unique.values()
+        ],
     )
     inserted = {(row.project_id, row.event_id) for row in inserted_rows}
 
@@ -149,6 +161,11 @@ def store_batch(session: Session, items: list[PreparedEvent], *, now: dt.datetim
     if orphans:
         session.execute(delete(Issue).where(Issue.id.in_(orphans)))
     session.flush()
+
+    if archive is not None:
+        # Last, once SQL has taken everything, and only new events: retries were archived with their first copy.
+        new = [item for key, item in unique.items() if key in inserted]
+        archive.store(new, [issue_by_key[(item.project_id, item.fingerprint)].id for item in new])
 
     outcomes = []
     for item in items:

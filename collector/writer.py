@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.archive import ArchiveUnavailable, EventArchive
 from collector.pipeline import PreparedEvent
 from collector.storage import StoreOutcome, store_batch
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class StorageUnavailable(Exception):
-    """The database cannot take writes right now; the client should retry later (503)."""
+    """The database (or the event archive) cannot take writes right now; the client should retry later (503)."""
 
 
 class Overloaded(Exception):
@@ -42,8 +43,8 @@ class _Pending:
 
 
 def _is_outage(exc: BaseException) -> bool:
-    """Connection-level failures mean the database is away, not that the batch is bad."""
-    if isinstance(exc, OperationalError):
+    """Connection-level failures mean the database or the archive is away, not that the batch is bad."""
+    if isinstance(exc, OperationalError | ArchiveUnavailable):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -57,8 +58,10 @@ class IngestWriter:
         max_pending: int = 10_000,
         probe_interval: float = 0.5,
         on_committed: Callable[[list[StoreOutcome]], None] | None = None,
+        archive: EventArchive | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._archive = archive
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._max_pending = max_pending
@@ -125,7 +128,7 @@ class IngestWriter:
             outcomes = self._commit([p.item for p in batch])
         except Exception as exc:
             if _is_outage(exc):
-                log.warning("database unavailable: %s", exc)
+                log.warning("storage unavailable: %s", exc)
                 self.available = False
                 self._fail(batch, StorageUnavailable("storage is unavailable"))
                 threading.Thread(target=self._watch_recovery, name="errlog-db-probe", daemon=True).start()
@@ -151,7 +154,7 @@ class IngestWriter:
 
     def _commit(self, items: list[PreparedEvent]) -> list[StoreOutcome]:
         with self._sessions() as session:
-            outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC))
+            outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC), archive=self._archive)
             session.commit()
         self.batches_committed += 1
         return outcomes
@@ -160,14 +163,16 @@ class IngestWriter:
         try:
             with self._sessions() as session:
                 session.execute(text("SELECT 1"))
-        except SQLAlchemyError:
+            if self._archive is not None:
+                self._archive.ping()
+        except (SQLAlchemyError, ArchiveUnavailable):
             return False
         self.available = True
-        log.warning("database is back")
+        log.warning("storage is back")
         return True
 
     def _watch_recovery(self) -> None:
-        """While the database is away requests fail fast; this brings ingestion back when it returns."""
+        """While storage is away requests fail fast; this brings ingestion back when it returns."""
         while not self.available:
             time.sleep(self._probe_interval)
             self._probe()
