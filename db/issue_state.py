@@ -138,6 +138,15 @@ def assign(issue: Issue, developer_id: int | None, *, now: dt.datetime) -> None:
     issue.assigned_at = now if developer_id is not None else None
 
 
+def escalated(issue: Issue, *, level: int, to_developer_id: int, now: dt.datetime) -> None:
+    """The issue was handed up to `level` and its new owner: marked escalating. An acknowledged issue stays
+    acknowledged (someone took it); only its owner and level change."""
+    issue.escalation_level = level
+    assign(issue, to_developer_id, now=now)
+    issue.substatus = IssueSubstatus.ESCALATING
+    issue.updated_at = now
+
+
 def ignore(
     issue: Issue,
     *,

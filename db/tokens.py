@@ -13,7 +13,6 @@ from db.keys import hash_secret, new_api_token, same_hash
 from db.models import ApiToken
 from db.types import utcnow
 
-
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -37,6 +37,32 @@ def default_data_dir() -> Path:
 def _config_file_from_env() -> Path:
     explicit = os.environ.get("ERRLOG_CONFIG")
     return Path(explicit).expanduser() if explicit else default_config_file()
+
+
+def _http_url_or_none(value: str) -> str | None:
+    if not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host, e.g. https://errlog.example.com")
+    return value.strip().rstrip("/")
+
+
+class TuiProfile(BaseModel):
+    """A server errlog-tui can connect to by name (`errlog-tui --profile NAME`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: str
+    token: SecretStr | None = None
+
+    @field_validator("server")
+    @classmethod
+    def _server_is_http(cls, value: str) -> str:
+        url = _http_url_or_none(value)
+        if url is None:
+            raise ValueError("must not be empty")
+        return url
 
 
 class Settings(BaseSettings):
@@ -119,6 +145,154 @@ class Settings(BaseSettings):
     scrub_safe_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Keys never scrubbed, comma-separated (e.g. a harmless 'token_count')."
     )
+
+    # ---- alerts: the task queue, delivery and the channels (tasks/) ----
+    queue_name: str = Field(
+        default="errlog",
+        pattern=r"^[A-Za-z0-9_]{1,64}$",
+        description="Name of the task queue; installations sharing one Redis use different names.",
+    )
+    alert_cooldown_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="After an error pages for a trigger (new, regression...), the same trigger on it stays quiet "
+        "this long (the notifications are kept as suppressed), so a flapping error does not page every minute.",
+    )
+    notification_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Delivery attempts per notification before it is given up as dead."
+    )
+    notification_retry_seconds: float = Field(
+        default=20.0,
+        ge=1,
+        le=3600,
+        description="Wait before the first retry of a failed delivery; it doubles with each attempt (with jitter, "
+        "at most an hour), unless the service answers with Retry-After.",
+    )
+    notification_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one delivery attempt (connect, send, answer)."
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server for e-mail alerts: smtp://user:password@host:587?starttls=1 (STARTTLS), "
+        "smtps://user:password@host:465 (TLS from the start) or smtp://host:25. Unset: no e-mail.",
+    )
+    smtp_from: str = Field(
+        default="errlog@localhost", description="Sender address of alert e-mails; one your SMTP server may send as."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Slack incoming-webhook URL alerts are posted to (the channel it was made for), mentioning the "
+        "recipient's Slack member id. Unset: no Slack.",
+    )
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID for SMS alerts.")
+    twilio_auth_token: SecretStr | None = Field(default=None, description="Twilio auth token for SMS alerts.")
+    twilio_from: str | None = Field(
+        default=None, description="Sender of SMS alerts: a Twilio phone number in E.164 form, e.g. +15005550006."
+    )
+    twilio_base_url: str = Field(
+        default="https://api.twilio.com", description="Base URL of Twilio's REST API (tests and gateways)."
+    )
+    ntfy_url: str = Field(
+        default="https://ntfy.sh",
+        description="ntfy server push alerts are published to, on each developer's own topic.",
+    )
+    ntfy_token: SecretStr | None = Field(
+        default=None, description="ntfy access token, for a server whose topics need one."
+    )
+    pushover_token: SecretStr | None = Field(
+        default=None,
+        description="Pushover application token; developers with a Pushover user key then get push alerts there.",
+    )
+    pushover_url: str = Field(default="https://api.pushover.net", description="Base URL of Pushover's API.")
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None, description="PagerDuty Events API v2 integration (routing) key. Unset: no PagerDuty."
+    )
+    pagerduty_url: str = Field(
+        default="https://events.pagerduty.com", description="Base URL of PagerDuty's Events API."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="URL that receives every alert as signed JSON (an integration; projects can add their own).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 X-Errlog-Signature on outgoing webhooks (over timestamp.body). "
+        "Unset: webhooks go out unsigned.",
+    )
+
+    # ---- the terminal UI (tui/): which server it talks to, named profiles, key bindings ----
+    server: str | None = Field(
+        default=None,
+        description="URL of the errlog server errlog-tui connects to, e.g. https://errlog.example.com. "
+        "Unset: errlog-tui starts a local collector and worker on the embedded default.",
+    )
+    token: SecretStr | None = Field(
+        default=None, description="API token errlog-tui sends to the server (from `errlog token create`)."
+    )
+    tui_profile: str | None = Field(
+        default=None, description="Name of the tui_profiles entry errlog-tui uses when no --server/--profile is given."
+    )
+    tui_profiles: dict[str, TuiProfile] = Field(
+        default_factory=dict,
+        description="Named servers for errlog-tui --profile NAME: a TOML table [tui_profiles.NAME] with server and "
+        "token (in the environment: JSON).",
+    )
+    tui_keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description="errlog-tui key bindings to change: a TOML table [tui_keymap] of binding id = keys, e.g. "
+        'resolve = "x" or quit = "q,ctrl+q" (ids are listed on its ? help screen).',
+    )
+
+    @field_validator("server", mode="before")
+    @classmethod
+    def _tui_server_is_http(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _http_url_or_none(value)
+        return value
+
+    @field_validator(
+        "smtp_url",
+        "slack_webhook_url",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
+        "ntfy_token",
+        "pushover_token",
+        "pagerduty_routing_key",
+        "webhook_url",
+        "webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _unset_channel_setting(cls, value: Any) -> Any:
+        # As for the URLs above: `ERRLOG_SMTP_URL=` means "no e-mail".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("twilio_base_url", "ntfy_url", "pushover_url", "pagerduty_url", "webhook_url")
+    @classmethod
+    def _service_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+            return value.rstrip("/")
+        return value
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack_url_is_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("https://", "http://")):
+            raise ValueError("must be the http(s) URL of a Slack incoming webhook")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must be smtp://[user:password@]host[:port][?starttls=1] or smtps://...")
+        return value
 
     @classmethod
     def settings_customise_sources(

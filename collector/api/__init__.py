@@ -5,12 +5,46 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from collector.api import audit
+from collector.api import (
+    audit,
+    developers,
+    error_detail,
+    errors_read,
+    errors_write,
+    escalation_chains,
+    events_read,
+    notifications,
+    oncall,
+    overrides,
+    patterns,
+    projects,
+    schedules,
+    stats,
+    tokens,
+    workload,
+)
 from collector.api.framework import Api, ApiContext, ApiRequest
 from collector.api.openapi import openapi_document
 from db.enums import Role
 
-RESOURCE_MODULES = (audit,)
+RESOURCE_MODULES = (
+    audit,
+    errors_read,
+    error_detail,
+    events_read,
+    stats,
+    errors_write,
+    developers,
+    workload,
+    oncall,
+    schedules,
+    overrides,
+    escalation_chains,
+    projects,
+    tokens,
+    patterns,
+    notifications,
+)
 
 
 def build_api() -> Api:

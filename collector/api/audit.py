@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from collector.api.framework import Api, ApiContext, ApiRequest
+from collector.api.inputs import Instant
 from collector.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, after, decode_cursor, encode_cursor
 from db.enums import Role
 from db.models import AuditEntry
@@ -23,7 +24,7 @@ class AuditQuery(BaseModel):
     target_id: str | None = None
     actor: str | None = Field(None, description="token name, 'cli' or 'system'")
     action: str | None = Field(None, description="e.g. error.resolve")
-    since: dt.datetime | None = None
+    since: Instant | None = None
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
 

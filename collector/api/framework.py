@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from db.enums import Role
 from db.models import ApiToken
 from db.tokens import authenticate
 from errlog.settings import Settings
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/error-logging"
 MAX_BODY_BYTES = 1024 * 1024
@@ -72,6 +75,11 @@ class ApiContext:
     settings: Settings
     client_address: str | None
     now: dt.datetime
+    committed_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once the handler's changes are committed (enqueue tasks with ids: never for a rollback)."""
+        self.committed_hooks.append(hook)
 
     @property
     def actor(self) -> str:
@@ -214,13 +222,18 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     presented = bearer_token(request)
     if presented is None:
         raise ApiError(401, "missing API token: send 'Authorization: Bearer <token>' (see `errlog token create`)")
-    query = _parse_query(endpoint.query, request) if endpoint.query else None
-    body = await _parse_body(endpoint.body, request) if endpoint.body else None
-    api_request = ApiRequest(path=dict(request.path_params), query=query, body=body)
+    api_request = ApiRequest(path=dict(request.path_params))
+    # Input problems are reported only after the token and role pass: no probing without credentials.
+    invalid: ApiError | None = None
+    try:
+        api_request.query = _parse_query(endpoint.query, request) if endpoint.query else None
+        api_request.body = await _parse_body(endpoint.body, request) if endpoint.body else None
+    except ApiError as exc:
+        invalid = exc
     sessions: sessionmaker[Session] = request.app.state.session_factory
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else None
-    result = await run_in_threadpool(_run, endpoint, sessions, settings, presented, client, api_request)
+    result = await run_in_threadpool(_run, endpoint, sessions, settings, presented, client, api_request, invalid)
     if endpoint.response is None:
         return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
     return JSONResponse(_dump(result), status_code=endpoint.status)
@@ -233,6 +246,7 @@ def _run(
     presented: str,
     client: str | None,
     request: ApiRequest,
+    invalid: ApiError | None,
 ) -> Any:
     with sessions() as session:
         token = authenticate(session, presented)
@@ -241,10 +255,18 @@ def _run(
         if not Role(token.role).allows(endpoint.role):
             session.commit()  # keep the last-used time of a valid token
             raise ApiError(403, f"this endpoint needs the {endpoint.role} role; the token has {token.role}")
+        if invalid is not None:
+            session.commit()
+            raise invalid
         ctx = ApiContext(session, token, settings, client, dt.datetime.now(dt.UTC))
         result = endpoint.handler(ctx, request)
         session.commit()
-        return result
+    for hook in ctx.committed_hooks:
+        try:
+            hook()
+        except Exception:  # e.g. the queue is down: the change stands, the periodic sweeps catch up
+            log.exception("after-commit hook of %s failed", endpoint.operation_id)
+    return result
 
 
 def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:

@@ -122,6 +122,8 @@ def _operation(endpoint: Endpoint, refs: Any, schemas: dict[str, Any]) -> dict[s
     responses["400"] = {"description": "Malformed request.", "content": error}
     if "{" in endpoint.path:
         responses["404"] = {"description": "No such object.", "content": error}
+    if endpoint.method != "GET":
+        responses["409"] = {"description": "Conflicts with the object's current state.", "content": error}
     if endpoint.query is not None or endpoint.body is not None:
         responses["422"] = {
             "description": "Invalid input; each problem names its field.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +19,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_CURSOR_INT = 2**63 - 1  # beyond a 64-bit column, a value cannot come from a real row
 
 
 class Page(BaseModel, Generic[T]):
@@ -39,20 +41,32 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         values: list[Any] = []
         for value, kind in zip(raw, kinds, strict=True):
             if value is None:
-                values.append(None)
-            elif kind is dt.datetime:
-                values.append(dt.datetime.fromisoformat(value))
-            elif kind is float and isinstance(value, int | float):
+                raise ValueError("sort values are never null")
+            if kind is dt.datetime:
+                values.append(_instant(value))
+            elif isinstance(value, bool):
+                raise ValueError("booleans are not cursor values")
+            elif kind is float and isinstance(value, int | float) and math.isfinite(value):
                 values.append(float(value))
-            elif isinstance(value, kind):
+            elif (kind is int and isinstance(value, int) and -MAX_CURSOR_INT <= value <= MAX_CURSOR_INT) or (
+                kind is str and isinstance(value, str) and "\x00" not in value
+            ):
                 values.append(value)
             else:
                 raise ValueError(f"expected {kind.__name__}")
         return values
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(
             400, "invalid cursor: pass back the next_cursor of a previous page", field="query.cursor"
         ) from None
+
+
+def _instant(value: Any) -> dt.datetime:
+    """An aware time the database can store; a cursor is client input and may be forged."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None or not 1 <= parsed.astimezone(dt.UTC).year <= 9998:
+        raise ValueError("not an aware, representable time")
+    return parsed
 
 
 def after(

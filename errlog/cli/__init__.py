@@ -19,6 +19,7 @@ COMMANDS = {
     "serve": "errlog.cli.serve",
     "team": "errlog.cli.team",
     "token": "errlog.cli.token",
+    "worker": "errlog.cli.worker",
 }
 
 

@@ -1,0 +1,280 @@
+"""GET errors/{id}/: one error with its latest event, tag values, histograms and timeline, in a fixed number of
+queries whatever the error's size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from collector.api.errors_read import load_error
+from collector.api.events_read import EventOut, event_out
+from collector.api.framework import Api, ApiContext, ApiRequest
+from collector.api.histograms import Histogram, hours_and_days
+from collector.api.schemas import DeveloperRef, ErrorOut, error_out
+from db.enums import Channel, NotificationStatus, Role
+from db.models import AuditEntry, Comment, Developer, Escalation, Event, Issue, Notification
+
+api = Api()
+TAG = "errors"
+TAG_SAMPLE = 1000  # tag values are counted over this many recent events
+TOP_TAG_VALUES = 10
+TIMELINE_LIMIT = 200  # newest rows taken from each source
+# Audit actions whose story a richer row tells already (a Comment, an Escalation).
+COVERED_ACTIONS = ("error.comment", "error.escalate")
+# Columns that Sentry shows among the tags although events store them apart.
+COLUMN_TAGS = ("environment", "release", "level")
+
+
+class TagValue(BaseModel):
+    value: str
+    count: int
+    share: float = Field(description="count / events carrying the tag, 0..1")
+
+
+class TagDistribution(BaseModel):
+    key: str
+    total: int = Field(description="Sampled events carrying this tag.")
+    values: list[TagValue] = Field(description=f"The {TOP_TAG_VALUES} most frequent values, most frequent first.")
+
+
+class ChangeEntry(BaseModel):
+    audit_id: int
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    client_address: str | None
+
+
+class CommentEntry(BaseModel):
+    id: int
+    author: str
+    body: str
+
+
+class NotificationEntry(BaseModel):
+    id: int
+    channel: Channel
+    target: str
+    trigger: str
+    status: NotificationStatus
+    attempts: int
+    max_attempts: int
+    next_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    sent_at: dt.datetime | None
+    developer: DeveloperRef | None
+
+
+class EscalationEntry(BaseModel):
+    id: int
+    level: int
+    reason: str
+    from_developer: DeveloperRef | None
+    to_developer: DeveloperRef | None
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to the error; the field named like `kind` holds its details."""
+
+    at: dt.datetime
+    kind: Literal["first_seen", "change", "comment", "notification", "escalation"]
+    actor: str | None
+    summary: str
+    change: ChangeEntry | None = None
+    comment: CommentEntry | None = None
+    notification: NotificationEntry | None = None
+    escalation: EscalationEntry | None = None
+
+
+class ErrorDetail(ErrorOut):
+    latest_event: EventOut | None
+    tags: list[TagDistribution]
+    tags_sampled_events: int = Field(description=f"Events the tag values were counted over (the newest {TAG_SAMPLE}).")
+    histogram_24h: Histogram
+    histogram_30d: Histogram
+    timeline: list[TimelineEntry] = Field(description="Oldest first.")
+    timeline_truncated: bool = Field(
+        description=f"True when a source had more than {TIMELINE_LIMIT} entries (the oldest ones are left out)."
+    )
+
+
+@api.route(
+    "GET", "/errors/{error_id:int}/", role=Role.VIEWER, summary="Get one error in full", tag=TAG, response=ErrorDetail
+)
+def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
+    """The error with its latest event (full payload: stack trace with context lines, breadcrumbs, request, user,
+    contexts; null with payload_archived=true when the MongoDB archive holds it), tag value distribution, hourly
+    events over 24 h and daily over 30 d, and its timeline: first seen, changes (assignment, acknowledgement,
+    resolution, status), comments, notifications with their delivery state, escalations."""
+    issue = load_error(ctx.session, req.path["error_id"])
+    session = ctx.session
+    latest = session.scalars(
+        select(Event).where(Event.issue_id == issue.id).order_by(Event.received_at.desc(), Event.id.desc()).limit(1)
+    ).first()
+    sample = session.execute(
+        select(Event.tags, Event.environment, Event.release, Event.level)
+        .where(Event.issue_id == issue.id)
+        .order_by(Event.received_at.desc(), Event.id.desc())
+        .limit(TAG_SAMPLE)
+    ).all()
+    histogram_24h, histogram_30d = hours_and_days(session, issue.id, ctx.now, hours=24, days=30)
+    timeline, truncated = _timeline(ctx, issue)
+    return ErrorDetail(
+        **dict(error_out(issue)),
+        latest_event=event_out(latest, issue.project.name) if latest else None,
+        tags=_distribution(sample),
+        tags_sampled_events=len(sample),
+        histogram_24h=histogram_24h,
+        histogram_30d=histogram_30d,
+        timeline=timeline,
+        timeline_truncated=truncated,
+    )
+
+
+def _distribution(sample: Sequence[Any]) -> list[TagDistribution]:
+    counters: dict[str, Counter[str]] = {}
+    for tags, *columns in sample:
+        seen = dict(zip(COLUMN_TAGS, columns, strict=True))
+        seen.update(tags or {})
+        for key, value in seen.items():
+            if value is not None:
+                counters.setdefault(str(key), Counter())[str(value)] += 1
+    distributions = []
+    for key in sorted(counters):
+        counter = counters[key]
+        total = sum(counter.values())
+        top = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP_TAG_VALUES]
+        values = [TagValue(value=value, count=count, share=round(count / total, 4)) for value, count in top]
+        distributions.append(TagDistribution(key=key, total=total, values=values))
+    return distributions
+
+
+def _timeline(ctx: ApiContext, issue: Issue) -> tuple[list[TimelineEntry], bool]:
+    session = ctx.session
+    audit = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.target_type == "error",
+            AuditEntry.target_id == str(issue.id),
+            AuditEntry.action.not_in(COVERED_ACTIONS),
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(TIMELINE_LIMIT)
+    ).all()
+    comments = session.scalars(
+        select(Comment)
+        .where(Comment.issue_id == issue.id)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(TIMELINE_LIMIT)
+    ).all()
+    recipient = aliased(Developer)
+    notifications = session.execute(
+        select(Notification, recipient)
+        .outerjoin(recipient, recipient.id == Notification.developer_id)
+        .where(Notification.issue_id == issue.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(TIMELINE_LIMIT)
+    ).all()
+    source, target = aliased(Developer), aliased(Developer)
+    escalations = session.execute(
+        select(Escalation, source, target)
+        .outerjoin(source, source.id == Escalation.from_developer_id)
+        .outerjoin(target, target.id == Escalation.to_developer_id)
+        .where(Escalation.issue_id == issue.id)
+        .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+        .limit(TIMELINE_LIMIT)
+    ).all()
+    truncated = any(len(rows) >= TIMELINE_LIMIT for rows in (audit, comments, notifications, escalations))
+    entries = [_first_seen(issue)]
+    entries += [_change(entry) for entry in audit]
+    entries += [_comment(comment) for comment in comments]
+    entries += [_notification(row[0], row[1]) for row in notifications]
+    entries += [_escalation(row[0], row[1], row[2]) for row in escalations]
+    entries.sort(key=lambda entry: entry.at)
+    return entries, truncated
+
+
+def _ref(developer: Developer | None) -> DeveloperRef | None:
+    return DeveloperRef.model_validate(developer) if developer is not None else None
+
+
+def _first_seen(issue: Issue) -> TimelineEntry:
+    release = f" in release {issue.first_release}" if issue.first_release else ""
+    return TimelineEntry(
+        at=issue.first_seen, kind="first_seen", actor=None, summary=f"first seen in {issue.project.name}{release}"
+    )
+
+
+def _change(entry: AuditEntry) -> TimelineEntry:
+    before, after = entry.before or {}, entry.after or {}
+    changes = [f"{key} {before[key]} -> {after[key]}" for key in after if key in before][:4]
+    summary = f"{entry.action.removeprefix('error.')} by {entry.actor}" + (f": {', '.join(changes)}" if changes else "")
+    return TimelineEntry(
+        at=entry.at,
+        kind="change",
+        actor=entry.actor,
+        summary=summary,
+        change=ChangeEntry(
+            audit_id=entry.id,
+            action=entry.action,
+            before=entry.before,
+            after=entry.after,
+            client_address=entry.client_address,
+        ),
+    )
+
+
+def _comment(comment: Comment) -> TimelineEntry:
+    return TimelineEntry(
+        at=comment.created_at,
+        kind="comment",
+        actor=comment.author,
+        summary=f"{comment.author}: {comment.body[:200]}",
+        comment=CommentEntry(id=comment.id, author=comment.author, body=comment.body),
+    )
+
+
+def _notification(row: Notification, developer: Developer | None) -> TimelineEntry:
+    summary = f"{row.channel} to {row.target} ({row.trigger}): {row.status} after {row.attempts} attempt(s)"
+    if row.last_error:
+        summary += f": {row.last_error[:200]}"
+    return TimelineEntry(
+        at=row.created_at,
+        kind="notification",
+        actor="system",
+        summary=summary,
+        notification=NotificationEntry(
+            id=row.id,
+            channel=row.channel,
+            target=row.target,
+            trigger=row.trigger,
+            status=row.status,
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            sent_at=row.sent_at,
+            developer=_ref(developer),
+        ),
+    )
+
+
+def _escalation(row: Escalation, source: Developer | None, target: Developer | None) -> TimelineEntry:
+    summary = f"escalated to level {row.level}" + (f", to {target.name}" if target else "") + f": {row.reason[:200]}"
+    return TimelineEntry(
+        at=row.created_at,
+        kind="escalation",
+        actor=row.actor,
+        summary=summary,
+        escalation=EscalationEntry(
+            id=row.id, level=row.level, reason=row.reason, from_developer=_ref(source), to_developer=_ref(target)
+        ),
+    )

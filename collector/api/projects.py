@@ -1,0 +1,228 @@
+"""GET projects/, GET/PATCH projects/{id}/: the services that send errors, their DSNs and alert settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
+from collector.api.inputs import RowId, Text, path_id
+from collector.api.schemas import DeveloperRef
+from db.enums import KeyKind, Role
+from db.models import Developer, Project, Team
+from tasks.routing import RoutingError, check_routing
+
+api = Api()
+
+FIELDS = (
+    "platform",
+    "team_id",
+    "fallback_developer_id",
+    "alert_threshold_events",
+    "alert_threshold_minutes",
+    "alert_environments",
+    "routing",
+    "webhook_url",
+    "scrub_ip_addresses",
+    "scrub_emails",
+)
+NOT_NULL = frozenset({"scrub_ip_addresses", "scrub_emails"})
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _environments(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("give at least one environment, or null for all of them")
+    return list(dict.fromkeys(value))
+
+
+def _routing(value: dict[str, Any]) -> dict[str, list[str]]:
+    try:
+        return check_routing(value)
+    except RoutingError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Environment = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Routing = Annotated[
+    dict[str, Any],
+    AfterValidator(_routing),
+    Field(
+        description="Severity -> channels, overriding the company-wide matrix for this project.",
+        examples=[{"critical": ["sms", "slack", "pagerduty"], "medium": []}],
+    ),
+]
+
+
+class TeamRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    platform: str | None
+    dsns: list[str] = Field(description="Sentry DSNs of the project's active public keys.")
+    team: TeamRef | None
+    fallback_developer: DeveloperRef | None = Field(description="Paged when nobody is assigned or on call.")
+    alert_threshold_events: int | None
+    alert_threshold_minutes: int | None
+    alert_environments: list[str] | None = Field(description="Environments that page; null: all.")
+    routing: dict[str, Any] | None
+    webhook_url: str | None = Field(description="Shown whole to admins only: such URLs often carry a secret.")
+    scrub_ip_addresses: bool
+    scrub_emails: bool
+    created_at: dt.datetime
+
+
+class ProjectPatch(BaseModel):
+    """Only the fields sent change; null clears an optional field."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"alert_threshold_events": 100, "alert_threshold_minutes": 5}]},
+    )
+
+    platform: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    team_id: RowId | None = None
+    fallback_developer_id: RowId | None = None
+    alert_threshold_events: int | None = Field(None, ge=1, le=10_000_000)
+    alert_threshold_minutes: int | None = Field(None, ge=1, le=60 * 24 * 7)
+    alert_environments: Annotated[list[Environment], AfterValidator(_environments)] | None = Field(None, max_length=50)
+    routing: Routing | None = None
+    webhook_url: Annotated[Text, StringConstraints(max_length=500), AfterValidator(_webhook_url)] | None = None
+    scrub_ip_addresses: bool | None = None
+    scrub_emails: bool | None = None
+
+
+def _redacted(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…"
+
+
+def _audited(field: str, value: Any) -> Any:
+    # Viewers read the audit log: keep a webhook URL's secret path out of it.
+    return _redacted(value) if field == "webhook_url" else value
+
+
+def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
+    """From a project loaded with keys, team and fallback developer."""
+    return ProjectOut(
+        id=project.id,
+        name=project.name,
+        platform=project.platform,
+        dsns=[
+            ctx.settings.dsn_for(key.key_lookup, project.id)
+            for key in sorted(project.keys, key=lambda k: k.id)
+            if key.kind == KeyKind.DSN and key.is_active
+        ],
+        team=TeamRef.model_validate(project.team) if project.team else None,
+        fallback_developer=DeveloperRef.model_validate(project.fallback_developer)
+        if project.fallback_developer
+        else None,
+        alert_threshold_events=project.alert_threshold_events,
+        alert_threshold_minutes=project.alert_threshold_minutes,
+        alert_environments=project.alert_environments,
+        routing=project.routing,
+        webhook_url=project.webhook_url if ctx.token.role == Role.ADMIN else _redacted(project.webhook_url),
+        scrub_ip_addresses=project.scrub_ip_addresses,
+        scrub_emails=project.scrub_emails,
+        created_at=project.created_at,
+    )
+
+
+def _query() -> Any:
+    return select(Project).options(
+        selectinload(Project.keys), selectinload(Project.team), selectinload(Project.fallback_developer)
+    )
+
+
+def _project(ctx: ApiContext, project_id: int) -> Project:
+    project = ctx.session.scalars(_query().where(Project.id == project_id)).first()
+    if project is None:
+        raise not_found("project", project_id)
+    return project
+
+
+@api.route(
+    "GET", "/projects/", role=Role.VIEWER, summary="List projects (services)", tag="projects", response=list[ProjectOut]
+)
+def list_projects(ctx: ApiContext, req: ApiRequest) -> list[ProjectOut]:
+    """Every project by name, with the DSNs its services use and its alert settings."""
+    return [project_out(p, ctx) for p in ctx.session.scalars(_query().order_by(Project.name))]
+
+
+@api.route(
+    "GET", "/projects/{project_id:int}/", role=Role.VIEWER, summary="One project", tag="projects", response=ProjectOut
+)
+def get_project(ctx: ApiContext, req: ApiRequest) -> ProjectOut:
+    return project_out(_project(ctx, path_id(req, "project_id", "project")), ctx)
+
+
+@api.route(
+    "PATCH",
+    "/projects/{project_id:int}/",
+    role=Role.ADMIN,
+    summary="Change a project's team, fallback contact, alert thresholds, routing, webhook or scrubbing",
+    tag="projects",
+    body=ProjectPatch,
+    response=ProjectOut,
+)
+def update_project(ctx: ApiContext, req: ApiRequest) -> ProjectOut:
+    """Only the fields sent change; the audit entry holds the old and new values of those that did."""
+    body: ProjectPatch = req.body
+    project = _project(ctx, path_id(req, "project_id", "project"))
+    sent = {name: getattr(body, name) for name in FIELDS if name in body.model_fields_set}
+    for name, value in sent.items():
+        if value is None and name in NOT_NULL:
+            raise ApiError(422, f"body.{name}: may not be null", field=f"body.{name}")
+    state = {**{name: getattr(project, name) for name in FIELDS}, **sent}
+    if (state["alert_threshold_events"] is None) != (state["alert_threshold_minutes"] is None):
+        missing = "alert_threshold_minutes" if state["alert_threshold_minutes"] is None else "alert_threshold_events"
+        raise ApiError(
+            422, f"body.{missing}: a threshold needs both a number of events and minutes", field=f"body.{missing}"
+        )
+    if sent.get("team_id") is not None and ctx.session.get(Team, sent["team_id"]) is None:
+        raise ApiError(422, f"body.team_id: no team with id {sent['team_id']}", field="body.team_id")
+    if sent.get("fallback_developer_id") is not None:
+        developer = ctx.session.get(Developer, sent["fallback_developer_id"])
+        if developer is None or not developer.is_active:
+            problem = "is inactive" if developer else "does not exist"
+            raise ApiError(
+                422,
+                f"body.fallback_developer_id: developer {sent['fallback_developer_id']} {problem}",
+                field="body.fallback_developer_id",
+            )
+    before = {name: getattr(project, name) for name in FIELDS}
+    for name, value in sent.items():
+        setattr(project, name, value)
+    after = {name: getattr(project, name) for name in FIELDS}
+    changed = [name for name in FIELDS if before[name] != after[name]]
+    if changed:
+        ctx.session.flush()
+        ctx.audit(
+            "project.update",
+            "project",
+            project.id,
+            before={k: _audited(k, before[k]) for k in changed},
+            after={k: _audited(k, after[k]) for k in changed},
+        )
+    # Reload, so the team and fallback developer shown are the new ones.
+    ctx.session.expire(project)
+    return project_out(_project(ctx, project.id), ctx)

@@ -1,0 +1,258 @@
+"""GET errors/stats/ and errors/counts/: errors by status, severity and service, events over time, the top errors,
+and the mean times to acknowledge (MTTA) and to resolve (MTTR)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from collector.api.error_filters import ErrorFilters, filter_conditions
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, epoch_seconds
+from collector.api.schemas import ErrorOut, error_out
+from db.enums import IssueStatus, Role, Severity
+from db.issue_state import OPEN_STATUSES
+from db.models import Event, Issue, Project
+
+api = Api()
+TAG = "errors"
+WINDOWS = {"1h": HOUR, "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
+INTERVALS = {"minute": MINUTE, "hour": HOUR, "day": DAY}
+DEFAULT_INTERVAL = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
+MAX_BUCKETS = 1440
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: Literal["1h", "24h", "7d", "30d"] = "24h"
+    interval: Literal["minute", "hour", "day"] | None = Field(
+        None, description="Bucket length; by default minute for 1h, hour for 24h and 7d, day for 30d."
+    )
+    top: int = Field(10, ge=1, le=50, description="How many top errors to list.")
+
+
+class StatusCounts(BaseModel):
+    unresolved: int = 0
+    acknowledged: int = 0
+    resolved: int = 0
+    ignored: int = 0
+
+
+class SeverityCounts(BaseModel):
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+
+
+class SeveritySeries(BaseModel):
+    """Events per bucket by the events' severity, aligned with the `events` histogram."""
+
+    critical: list[int]
+    high: list[int]
+    medium: list[int]
+    low: list[int]
+
+
+class ServiceStats(BaseModel):
+    project_id: int
+    service: str
+    open_errors: int = Field(description="Unresolved or acknowledged errors now.")
+    events: int = Field(description="Events received in the window.")
+
+
+class TopError(BaseModel):
+    error: ErrorOut
+    events: int = Field(description="Events received in the window.")
+
+
+class StatsOut(BaseModel):
+    window: str
+    interval: str
+    start: dt.datetime = Field(description="Start of the first bucket: the window, aligned to the interval.")
+    end: dt.datetime
+    by_status: StatusCounts = Field(description="All errors, by status.")
+    by_severity: SeverityCounts = Field(description="Open (unresolved or acknowledged) errors, by severity.")
+    by_service: list[ServiceStats]
+    total_events: int
+    events: Histogram
+    events_by_severity: SeveritySeries
+    top_errors: list[TopError] = Field(description="The errors with the most events in the window.")
+    mtta_seconds: float | None = Field(description="Mean first seen -> acknowledged, over errors acknowledged in it.")
+    acknowledged: int = Field(description="Errors acknowledged in the window.")
+    mttr_seconds: float | None = Field(description="Mean first seen -> resolved, over errors resolved in the window.")
+    resolved: int = Field(description="Errors resolved in the window.")
+
+
+class CountsOut(BaseModel):
+    total: int
+    open: int = Field(description="Unresolved or acknowledged.")
+    unacknowledged: int = Field(description="Unresolved and not acknowledged: what the queue's title shows.")
+    by_status: StatusCounts
+    by_severity: SeverityCounts = Field(description="Open errors by severity.")
+    unacknowledged_by_severity: SeverityCounts
+
+
+@api.route(
+    "GET", "/errors/stats/", role=Role.VIEWER, summary="Error statistics", tag=TAG, query=StatsQuery, response=StatsOut
+)
+def error_stats(ctx: ApiContext, req: ApiRequest) -> StatsOut:
+    """Counts by status, severity and service; events per minute, hour or day over the window, overall and by
+    severity; the top errors of the window; MTTA and MTTR over the errors acknowledged or resolved in the window."""
+    q: StatsQuery = req.query
+    interval = q.interval or DEFAULT_INTERVAL[q.window]
+    seconds, window = INTERVALS[interval], WINDOWS[q.window]
+    if seconds > window:
+        raise ApiError(400, f"an interval of a {interval} is longer than the {q.window} window", field="query.interval")
+    if window // seconds > MAX_BUCKETS:
+        raise ApiError(
+            400,
+            f"{q.window} by {interval} is more than {MAX_BUCKETS} buckets: use a longer interval",
+            field="query.interval",
+        )
+    buckets = Buckets.ending_at(ctx.now, seconds, window // seconds)
+    session = ctx.session
+    issue_groups = _issue_groups(session, [], Issue.project_id)
+    by_status, by_severity, _ = _tally(issue_groups)
+    # One scan of the window's events for the series, the series by severity and the events per service.
+    bucket = bucket_of(Event.received_at, seconds)
+    event_groups = session.execute(
+        select(bucket, Event.severity, Event.project_id, func.count())
+        .where(Event.received_at >= buckets.start)
+        .group_by(bucket, Event.severity, Event.project_id)
+    ).all()
+    series = buckets.histogram((number, count) for number, _, _, count in event_groups)
+    by_event_severity = {
+        severity.value: buckets.fill((number, count) for number, sev, _, count in event_groups if sev == severity)
+        for severity in Severity
+    }
+    mtta, acknowledged, mttr, resolved = _mean_times(session, buckets.start)
+    return StatsOut(
+        window=q.window,
+        interval=interval,
+        start=buckets.start,
+        end=ctx.now,
+        by_status=by_status,
+        by_severity=by_severity,
+        by_service=_by_service(session, issue_groups, event_groups),
+        total_events=sum(series.counts),
+        events=series,
+        events_by_severity=SeveritySeries(**by_event_severity),
+        top_errors=_top_errors(session, buckets.start, q.top),
+        mtta_seconds=mtta,
+        acknowledged=acknowledged,
+        mttr_seconds=mttr,
+        resolved=resolved,
+    )
+
+
+@api.route(
+    "GET", "/errors/counts/", role=Role.VIEWER, summary="Count errors", tag=TAG, query=ErrorFilters, response=CountsOut
+)
+def error_counts(ctx: ApiContext, req: ApiRequest) -> CountsOut:
+    """How many errors match the filters (the same as GET errors/), by status and severity, in one small query."""
+    conditions = filter_conditions(req.query, me=ctx.developer_id, now=ctx.now)
+    by_status, by_severity, unacknowledged = _tally(_issue_groups(ctx.session, conditions))
+    return CountsOut(
+        total=sum(by_status.model_dump().values()),
+        open=by_status.unresolved + by_status.acknowledged,
+        unacknowledged=by_status.unresolved,
+        by_status=by_status,
+        by_severity=by_severity,
+        unacknowledged_by_severity=unacknowledged,
+    )
+
+
+def _issue_groups(session: Session, conditions: list[ColumnElement[bool]], *extra: Any) -> Sequence[Any]:
+    """Errors counted by (status, severity, *extra) in one grouped query."""
+    return session.execute(
+        select(Issue.status, Issue.severity, *extra, func.count())
+        .where(*conditions)
+        .group_by(Issue.status, Issue.severity, *extra)
+    ).all()
+
+
+def _tally(groups: Sequence[Any]) -> tuple[StatusCounts, SeverityCounts, SeverityCounts]:
+    """(all by status, open by severity, unacknowledged by severity) from (status, severity, ..., count) rows."""
+    by_status = dict.fromkeys(IssueStatus, 0)
+    open_by_severity = dict.fromkeys(Severity, 0)
+    unacknowledged = dict.fromkeys(Severity, 0)
+    for status, severity, *_, count in groups:
+        by_status[IssueStatus(status)] += count
+        if status in OPEN_STATUSES:
+            open_by_severity[Severity(severity)] += count
+            if status == IssueStatus.UNRESOLVED:
+                unacknowledged[Severity(severity)] += count
+    return (
+        StatusCounts(**{s.value: n for s, n in by_status.items()}),
+        SeverityCounts(**{s.value: n for s, n in open_by_severity.items()}),
+        SeverityCounts(**{s.value: n for s, n in unacknowledged.items()}),
+    )
+
+
+def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Sequence[Any]) -> list[ServiceStats]:
+    open_errors: Counter[int] = Counter()
+    for status, _, project_id, count in issue_groups:
+        if status in OPEN_STATUSES:
+            open_errors[project_id] += count
+    events: Counter[int] = Counter()
+    for _, _, project_id, count in event_groups:
+        events[project_id] += count
+    projects = session.execute(select(Project.id, Project.name).order_by(Project.name)).all()
+    return [
+        ServiceStats(project_id=pid, service=name, open_errors=open_errors[pid], events=events[pid])
+        for pid, name in projects
+    ]
+
+
+def _top_errors(session: Session, start: dt.datetime, top: int) -> list[TopError]:
+    count = func.count().label("events")
+    ranked = session.execute(
+        select(Event.issue_id, count)
+        .where(Event.received_at >= start)
+        .group_by(Event.issue_id)
+        .order_by(count.desc(), Event.issue_id.desc())
+        .limit(top)
+    ).all()
+    if not ranked:
+        return []
+    issues = {
+        issue.id: issue
+        for issue in session.scalars(
+            select(Issue)
+            .options(joinedload(Issue.project), joinedload(Issue.assignee))
+            .where(Issue.id.in_([row.issue_id for row in ranked]))
+        )
+    }
+    return [
+        TopError(error=error_out(issues[row.issue_id]), events=row.events) for row in ranked if row.issue_id in issues
+    ]
+
+
+def _mean_times(session: Session, start: dt.datetime) -> tuple[float | None, int, float | None, int]:
+    """(MTTA seconds, errors acknowledged since `start`, MTTR seconds, errors resolved since `start`)."""
+    acked = Issue.acknowledged_at >= start
+    resolved = Issue.resolved_at >= start
+    first = epoch_seconds(Issue.first_seen)
+    row = session.execute(
+        select(
+            func.avg(case((acked, epoch_seconds(Issue.acknowledged_at) - first))),
+            func.count(case((acked, 1))),
+            func.avg(case((resolved, epoch_seconds(Issue.resolved_at) - first))),
+            func.count(case((resolved, 1))),
+        ).where(or_(acked, resolved))
+    ).one()
+    mtta, n_acked, mttr, n_resolved = row
+    return (
+        float(mtta) if mtta is not None else None,
+        int(n_acked),
+        float(mttr) if mttr is not None else None,
+        int(n_resolved),
+    )
