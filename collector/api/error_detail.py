@@ -110,7 +110,7 @@ class ErrorDetail(ErrorOut):
 )
 def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
     """The error with its latest event (full payload: stack trace with context lines, breadcrumbs, request, user,
-    contexts; null with payload_archived=true when the MongoDB archive holds it), tag value distribution, hourly
+    contexts; read from the MongoDB archive when it holds it), tag value distribution, hourly
     events over 24 h and daily over 30 d, and its timeline: first seen, changes (assignment, acknowledgement,
     resolution, status), comments, notifications with their delivery state, escalations."""
     issue = load_error(ctx.session, req.path["error_id"])
@@ -128,7 +128,7 @@ def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
     timeline, truncated = _timeline(ctx, issue)
     return ErrorDetail(
         **dict(error_out(issue)),
-        latest_event=event_out(latest, issue.project.name) if latest else None,
+        latest_event=event_out(latest, issue.project.name, ctx.archive) if latest else None,
         tags=_distribution(sample),
         tags_sampled_events=len(sample),
         histogram_24h=histogram_24h,

@@ -1,7 +1,7 @@
 """GET errors/{id}/events/ and events/{event_id}/: an error's occurrences, newest first, and one event in full.
 
-Payloads: an event row holds its payload unless the MongoDB archive does (`Event.payload` is None). The API
-handlers have no archive client, so such an event is returned with `payload: null, payload_archived: true`."""
+Payloads: an event row holds its payload unless the MongoDB archive does (`Event.payload` is None); then it is
+read from the archive (503 when the archive is unreachable; null once its TTL expired it)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collector.api.error_filters import Name
 from collector.api.errors_read import load_error
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
 from collector.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, after, decode_cursor, encode_cursor
+from collector.archive import EventArchive, load_payload
 from db.enums import Role, Severity
 from db.models import Event, Project
 
@@ -53,17 +54,18 @@ class EventOut(EventSummary):
         "lines, breadcrumbs, request, user, contexts, tags."
     )
     payload_archived: bool = Field(
-        description="True when the payload lives in the MongoDB archive and is not included here."
+        description="True when the payload is kept in the MongoDB archive rather than the SQL row (it is still "
+        "included, unless the archive has expired it)."
     )
 
 
-def event_out(event: Event, service: str) -> EventOut:
+def event_out(event: Event, service: str, archive: EventArchive | None) -> EventOut:
     return EventOut(
         **dict(EventSummary.model_validate(event)),
         service=service,
         source=event.source,
         size_bytes=event.size_bytes,
-        payload=event.payload,
+        payload=load_payload(event, archive),
         payload_archived=event.payload is None,
     )
 
@@ -139,4 +141,4 @@ def get_event(ctx: ApiContext, req: ApiRequest) -> EventOut:
         listed = ", ".join(f"{row.Event.project_id} ({row.name})" for row in rows)
         detail = f"event {event_id} exists in several projects: {listed}; pass ?project=<id or name>"
         raise ApiError(409, detail, field="query.project")
-    return event_out(rows[0].Event, rows[0].name)
+    return event_out(rows[0].Event, rows[0].name, ctx.archive)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector.archive import ArchiveUnavailable, EventArchive
 from db.audit import record
 from db.enums import Role
 from db.models import ApiToken
@@ -75,6 +76,8 @@ class ApiContext:
     settings: Settings
     client_address: str | None
     now: dt.datetime
+    # The MongoDB event archive, when configured: payloads of events whose row holds none.
+    archive: EventArchive | None = None
     committed_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
@@ -207,6 +210,8 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Any]:
             return await _serve(endpoint, request)
         except ApiError as exc:
             return _error(exc)
+        except ArchiveUnavailable:
+            return _error(ApiError(503, "the event archive (MongoDB) is unavailable, retry later"))
         except ValidationError as exc:
             return _validation_error(exc)
 
@@ -233,7 +238,10 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     sessions: sessionmaker[Session] = request.app.state.session_factory
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else None
-    result = await run_in_threadpool(_run, endpoint, sessions, settings, presented, client, api_request, invalid)
+    archive = getattr(request.app.state, "archive", None)
+    result = await run_in_threadpool(
+        _run, endpoint, sessions, settings, presented, client, api_request, invalid, archive
+    )
     if endpoint.response is None:
         return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
     return JSONResponse(_dump(result), status_code=endpoint.status)
@@ -247,6 +255,7 @@ def _run(
     client: str | None,
     request: ApiRequest,
     invalid: ApiError | None,
+    archive: EventArchive | None,
 ) -> Any:
     with sessions() as session:
         token = authenticate(session, presented)
@@ -258,7 +267,7 @@ def _run(
         if invalid is not None:
             session.commit()
             raise invalid
-        ctx = ApiContext(session, token, settings, client, dt.datetime.now(dt.UTC))
+        ctx = ApiContext(session, token, settings, client, dt.datetime.now(dt.UTC), archive)
         result = endpoint.handler(ctx, request)
         session.commit()
     for hook in ctx.committed_hooks:
