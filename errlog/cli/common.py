@@ -68,8 +68,14 @@ def echo_json(data: Any) -> None:
 
 
 def _json_default(value: Any) -> Any:
+    from pydantic import BaseModel, SecretStr
+
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, SecretStr):
+        return "********"  # secrets never leave as text, whatever the output format
+    if isinstance(value, BaseModel):
+        return value.model_dump()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -63,3 +63,17 @@ def test_version(cli):
     result = cli(["--version"], {})
     assert result.exit_code == 0
     assert result.stdout == f"errlog {__version__}\n"
+
+
+def test_config_json_masks_tokens_inside_tui_profiles(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from errlog.cli import main
+
+    config = tmp_path / "errlog.toml"
+    config.write_text('[tui_profiles.prod]\nserver = "https://errlog.example.com"\ntoken = "elg_very_secret"\n')
+    monkeypatch.setenv("ERRLOG_CONFIG", str(config))
+    result = CliRunner().invoke(main, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "elg_very_secret" not in result.output
+    assert "https://errlog.example.com" in result.output
