@@ -102,7 +102,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+    headers = getattr(exc, "headers", None) or {}  # Starlette's Allow header (RFC 9110)
+    return error_response(405, f"{request.method} is not allowed on {request.url.path}", dict(headers))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -48,7 +48,16 @@ class Ingest:
                 Limit(self.rate_limit_per_project, max(self.rate_limit_per_project, 1)),
             ),
         ]
-        decision = await self.limiter.acquire([b for b in buckets if b[2].rate_per_minute > 0], cost)
+        active = [b for b in buckets if b[2].rate_per_minute > 0]
+        for scope, _, limit in active:
+            if cost > limit.burst:
+                # It could never pass: a 429 would have the client retry forever.
+                raise IngestError(
+                    413,
+                    f"a batch of {cost} events exceeds the {scope}'s rate limit of {limit.rate_per_minute} events per "
+                    f"minute: send at most {limit.burst} per request",
+                )
+        decision = await self.limiter.acquire(active, cost)
         if not decision.allowed:
             raise IngestError(429, f"rate limit of the {decision.scope} exceeded", sentry_rate_limit_headers(decision))
 

@@ -19,8 +19,9 @@ class IngestError(Exception):
 
 
 def error_response(status: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    # Header values must be latin-1 and one line; the body carries the full reason.
-    header_reason = reason.encode("ascii", "replace").decode()[:200].replace("\n", " ")
+    # Header values must be printable ASCII on one line (a control character, e.g. from a path the reason quotes,
+    # makes the server drop the connection); the body carries the full reason.
+    header_reason = "".join(c if " " <= c <= "~" else "?" for c in reason.replace("\n", " "))[:200]
     return JSONResponse(
         {"detail": reason}, status_code=status, headers={"X-Sentry-Error": header_reason, **(headers or {})}
     )

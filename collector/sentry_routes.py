@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -72,6 +72,8 @@ async def envelope_endpoint(request: Request) -> Response:
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
         return _refusal(exc)
+    except ClientDisconnect:
+        return error_response(400, "the client went away before sending the whole body")
     return JSONResponse({"id": event_id})
 
 
@@ -92,6 +94,8 @@ async def store_endpoint(request: Request) -> Response:
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
         return _refusal(exc)
+    except ClientDisconnect:
+        return error_response(400, "the client went away before sending the whole body")
     return JSONResponse({"id": event["event_id"]})
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -58,6 +58,8 @@ async def webhook_endpoint(request: Request) -> Response:
         return error_response(exc.status, exc.reason, exc.headers)
     except WebhookPayloadError as exc:
         return error_response(exc.status, str(exc))
+    except ClientDisconnect:
+        return error_response(400, "the client went away before sending the whole body")
     return JSONResponse({"ids": [event["event_id"] for event in events]})
 
 

@@ -107,7 +107,10 @@ class Settings(BaseSettings):
         description="Base URL services and people reach the collector at; put into DSNs and links.",
     )
     retention_days: int = Field(
-        default=90, ge=1, description="Events older than this many days are deleted; issues keep their counts."
+        default=90,
+        ge=1,
+        description="Days events are kept. The MongoDB archive expires payloads after this many days (TTL index); "
+        "the SQL events table is not pruned yet.",
     )
     trusted_proxies: str = Field(
         default="127.0.0.1",

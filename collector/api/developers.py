@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from collector.api.clock import ClockTime, format_clock
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import path_id, storable
+from collector.api.inputs import omittable, path_id, storable
 from db.developers import (
     NTFY_TOPIC,
     SLACK_ID,
@@ -46,7 +46,6 @@ FIELDS = (
     "quiet_hours_end",
     "is_active",
 )
-NOT_NULL = frozenset({"name", "email", "timezone", "is_active"})
 
 
 def _name(value: str) -> str:
@@ -95,9 +94,10 @@ def _stored(preferences: dict[Severity, list[Channel]] | None) -> dict[str, list
 Name = Annotated[str, AfterValidator(storable), AfterValidator(_name)]
 Email = Annotated[str, AfterValidator(storable), AfterValidator(normalise_email)]
 Phone = Annotated[str, AfterValidator(normalise_phone)]
-SlackId = Annotated[str, AfterValidator(_slack_id)]
-NtfyTopic = Annotated[str, AfterValidator(_ntfy_topic)]
-PushoverKey = Annotated[str, AfterValidator(_pushover_key)]
+# The patterns document the checks in the schema; the validators keep their clearer messages.
+SlackId = Annotated[str, AfterValidator(_slack_id), Field(json_schema_extra={"pattern": SLACK_ID.pattern})]
+NtfyTopic = Annotated[str, AfterValidator(_ntfy_topic), Field(json_schema_extra={"pattern": NTFY_TOPIC.pattern})]
+PushoverKey = Annotated[str, AfterValidator(_pushover_key), Field(json_schema_extra={"pattern": "^[A-Za-z0-9]{30}$"})]
 TimeZone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(check_timezone)]
 Preferences = Annotated[
     dict[Severity, list[Channel]],
@@ -151,17 +151,17 @@ class DeveloperPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quiet_hours_start": "22:00"}]})
 
-    name: Name | None = None
-    email: Email | None = None
+    name: Name = omittable()
+    email: Email = omittable()
     phone: Phone | None = None
     slack_id: SlackId | None = None
     ntfy_topic: NtfyTopic | None = None
     pushover_user_key: PushoverKey | None = None
-    timezone: TimeZone | None = None
+    timezone: TimeZone = omittable()
     channel_preferences: Preferences | None = None
     quiet_hours_start: ClockTime | None = None
     quiet_hours_end: ClockTime | None = None
-    is_active: bool | None = None
+    is_active: bool = omittable()
 
 
 class DeveloperQuery(BaseModel):
@@ -292,9 +292,6 @@ def update_developer(ctx: ApiContext, req: ApiRequest) -> DeveloperOut:
     body: DeveloperPatch = req.body
     developer = _developer(ctx, req)
     sent = {name: getattr(body, name) for name in FIELDS if name in body.model_fields_set}
-    for name, value in sent.items():
-        if value is None and name in NOT_NULL:
-            raise ApiError(422, f"body.{name}: may not be null", field=f"body.{name}")
     before = snapshot(developer)
     state = {**{name: getattr(developer, name) for name in FIELDS}, **sent}
     _check_consistent(state)

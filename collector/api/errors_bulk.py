@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from sqlalchemy import select
 
 from collector.api.error_actions import (
@@ -22,18 +22,29 @@ from collector.api.error_actions import (
 )
 from collector.api.error_filters import search_conditions
 from collector.api.framework import ApiError, ValidationProblem
+from collector.api.inputs import omittable
 from collector.api.query import QueryError
 from db.issue_state import StateError
 from db.models import Issue
 
 MAX_BULK = 1000
 SELECTION = ("ids", "q", "action")
+EXACTLY_ONE_SELECTION: dict[str, Any] = {
+    "if": {"required": ["ids"]},
+    "then": {"not": {"required": ["q"]}},
+    "else": {"required": ["q"]},
+}
 
 
 class BulkBody(Body):
-    ids: list[ErrorId] | None = Field(None, min_length=1, max_length=MAX_BULK)
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul] | None = Field(
-        None, description="A search query, as for GET errors/ (e.g. `is:unresolved service:payments`)."
+    """Exactly one of `ids` or `q` selects the errors; the action's own parameters go beside them."""
+
+    # Exactly one of ids and q, as the schema says too (if/then/else: a top-level oneOf reads as a union to tools).
+    model_config = ConfigDict(json_schema_extra=EXACTLY_ONE_SELECTION)
+
+    ids: list[ErrorId] = omittable(min_length=1, max_length=MAX_BULK)
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul] = omittable(
+        description="A search query, as for GET errors/ (e.g. `is:unresolved service:payments`)."
     )
     action: ActionName
     # The action's own parameters, as its single-error endpoint takes them; each is checked against the action.

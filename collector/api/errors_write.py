@@ -23,6 +23,7 @@ from collector.api.error_actions import (
 )
 from collector.api.errors_bulk import BulkBody, BulkOut, bulk_apply
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import omittable
 from collector.api.schemas import ErrorOut, error_out
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import StateError, acknowledge, ignore, reopen, resolve
@@ -34,17 +35,14 @@ TAG = "errors"
 
 
 class ErrorPatch(Body):
-    status: IssueStatus | None = Field(None, description="Changed through the same transitions as the actions.")
-    severity: Severity | None = None
+    status: IssueStatus = omittable(description="Changed through the same transitions as the actions.")
+    severity: Severity = omittable()
     assignee_id: DeveloperId | None = Field(None, description="null to unassign.")
 
     @model_validator(mode="after")
     def _something(self) -> ErrorPatch:
         if not self.model_fields_set:
             raise ValueError("give at least one of status, severity or assignee_id")
-        for name in ("status", "severity"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
         return self
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import false, select
 from collector.api.error_filters import Name
 from collector.api.errors_read import load_error
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
+from collector.api.inputs import EVENT_ID_PATTERN
 from collector.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, after, decode_cursor, encode_cursor
 from collector.archive import EventArchive, load_payload
 from db.enums import Role, Severity
@@ -116,6 +117,8 @@ def list_error_events(ctx: ApiContext, req: ApiRequest) -> Page[EventSummary]:
     tag=TAG,
     query=EventQuery,
     response=EventOut,
+    errors={409: "Several projects hold this event id: pass `project`."},
+    path_schemas={"event_id": {"type": "string", "pattern": EVENT_ID_PATTERN}},
 )
 def get_event(ctx: ApiContext, req: ApiRequest) -> EventOut:
     """One event by its event id (32 hex characters; a UUID with dashes is accepted).

@@ -60,6 +60,10 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         self.field = field
+        if status == 422 and not problems:
+            # A 422 always lists its problems (ValidationErrorBody), also when a handler found just one.
+            where = field or "body"
+            problems = [ValidationProblem(field=where, message=detail.removeprefix(f"{where}: "))]
         self.problems = problems
 
 
@@ -138,6 +142,8 @@ class Endpoint:
     response: Any = None  # a pydantic model class, list[Model], or None for 204
     status: int = 200
     description: str | None = None
+    errors: dict[int, str] = field(default_factory=dict)  # answers beyond the ones every endpoint documents
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON schemas of untyped path params
 
     @property
     def full_path(self) -> str:
@@ -172,6 +178,8 @@ class Api:
         body: type[BaseModel] | None = None,
         response: Any = None,
         status: int = 200,
+        errors: dict[int, str] | None = None,
+        path_schemas: dict[str, dict[str, Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -187,6 +195,8 @@ class Api:
                     response=response,
                     status=status,
                     description=(handler.__doc__ or "").strip() or None,
+                    errors=dict(errors or {}),
+                    path_schemas=dict(path_schemas or {}),
                 )
             )
             return handler
@@ -288,7 +298,8 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
             get_origin(arg) is list for arg in get_args(info.annotation)
         )
         values = request.query_params.getlist(key)
-        data[key] = [v for value in values for v in value.split(",") if v] if wants_list else values[-1]
+        # Empty items are kept, so `?status=` or `a,,b` is refused naming the item rather than read as "none".
+        data[key] = [v for value in values for v in value.split(",")] if wants_list else values[-1]
     unknown = sorted(set(request.query_params) - {info.alias or name for name, info in model.model_fields.items()})
     if unknown:
         raise ApiError(400, f"unknown query parameter {unknown[0]!r}", field=f"query.{unknown[0]}")

@@ -107,6 +107,7 @@ def _states(schedules: list[OncallSchedule], states: dict[int, list[LevelState]]
     tag="oncall",
     query=OncallQuery,
     response=list[OncallOut],
+    errors={404: "No project or team with the id given."},
 )
 def who_is_on_call(ctx: ApiContext, req: ApiRequest) -> list[OncallOut]:
     """Projects first (their own schedules, then their team's, as paging picks), then teams with schedules of

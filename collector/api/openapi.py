@@ -8,6 +8,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from collector.api import openapi_static
 from collector.api.framework import Api, Endpoint, ErrorBody, ValidationErrorBody
 
 REF = "#/components/schemas/{model}"
@@ -42,11 +43,12 @@ def openapi_document(api: Api, *, server_url: str | None = None) -> dict[str, An
             wanted.add((response_model, "serialization"))
     ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
     refs, definitions = models_json_schema(ordered, ref_template=REF)  # type: ignore[arg-type]
-    schemas = dict(definitions.get("$defs", {}))
+    schemas = dict(definitions.get("$defs", {})) | openapi_static.SCHEMAS
 
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in api.endpoints:
         paths.setdefault(endpoint.openapi_path, {})[endpoint.method.lower()] = _operation(endpoint, refs, schemas)
+    paths |= openapi_static.static_paths()
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -57,7 +59,10 @@ def openapi_document(api: Api, *, server_url: str | None = None) -> dict[str, An
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "From `errlog token create`."},
+                **openapi_static.SECURITY_SCHEMES,
+            },
         },
         "security": [{"bearerAuth": []}],
     }
@@ -103,12 +108,14 @@ def _path_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     parameters = []
     for name, kind in re.findall(r"\{(\w+)(?::(\w+))?\}", endpoint.full_path):
         schema = {"type": "integer", "minimum": 0} if kind == "int" else {"type": "string"}
+        schema = endpoint.path_schemas.get(name, schema)
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return parameters
 
 
 def _operation(endpoint: Endpoint, refs: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}
+    invalid = {"application/json": {"schema": {"$ref": REF.format(model="ValidationErrorBody")}}}
     responses: dict[str, Any] = {}
     if endpoint.response is None:
         responses[str(204 if endpoint.status == 200 else endpoint.status)] = {"description": "Done."}
@@ -125,19 +132,18 @@ def _operation(endpoint: Endpoint, refs: Any, schemas: dict[str, Any]) -> dict[s
     if endpoint.method != "GET":
         responses["409"] = {"description": "Conflicts with the object's current state.", "content": error}
     if endpoint.query is not None or endpoint.body is not None:
-        responses["422"] = {
-            "description": "Invalid input; each problem names its field.",
-            "content": {"application/json": {"schema": {"$ref": REF.format(model="ValidationErrorBody")}}},
-        }
+        responses["422"] = {"description": "Invalid input; each problem names its field.", "content": invalid}
     if endpoint.body is not None:
         responses["413"] = {"description": "Request body too large.", "content": error}
+    for status, description in endpoint.errors.items():
+        responses[str(status)] = {"description": description, "content": invalid if status == 422 else error}
     operation: dict[str, Any] = {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
         "parameters": _path_parameters(endpoint)
         + (_query_parameters(endpoint.query, schemas) if endpoint.query is not None else []),
-        "responses": responses,
+        "responses": dict(sorted(responses.items())),
         "x-errlog-role": str(endpoint.role),
     }
     if endpoint.description:

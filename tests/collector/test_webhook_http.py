@@ -134,3 +134,14 @@ def test_readiness_reports_the_database(collector):
         response = client.get("/api/error-logging/ready/")
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.parametrize("collector_settings", [{"rate_limit_per_key": 10}], indirect=False)
+def test_a_batch_larger_than_the_rate_limit_is_refused_for_good(collector, webhook):
+    response = post(collector, "generic", [make_generic_payload()] * 11, webhook)
+    assert response.status_code == 413
+    assert "send at most 10 per request" in response.json()["detail"]
+    assert post(collector, "generic", [make_generic_payload()] * 10, webhook).status_code == 200
+    limited = post(collector, "generic", make_generic_payload(), webhook)
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"]

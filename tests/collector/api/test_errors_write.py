@@ -503,7 +503,7 @@ def test_patch_status_goes_through_the_transitions(api, world, responder):
     ("body", "field"),
     [
         ({}, "body"),
-        ({"status": None}, "body"),
+        ({"status": None}, "body.status"),
         ({"status": "fixed"}, "body.status"),
         ({"severity": "urgent"}, "body.severity"),
         ({"assignee_id": 999_999}, "body.assignee_id"),
