@@ -1,0 +1,97 @@
+"""Reading the corpus, and turning its envelopes into request bodies that each carry a new event id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent / "corpus" / "envelopes.jsonl.gz"
+ENCODINGS = ("identity", "gzip", "br")
+
+
+class CorpusError(Exception):
+    """The corpus file is missing or not what make_corpus.py writes."""
+
+
+@dataclass(frozen=True)
+class Record:
+    site: str
+    kind: str
+    deploy: int
+    event_id: str
+    envelope: bytes
+
+
+def read_corpus(path: Path) -> list[Record]:
+    """Every record of the corpus at `path`, in file order."""
+    if not path.exists():
+        raise CorpusError(f"no corpus at {path}: make one with `python -m bench.make_corpus --out {path}`")
+    records = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    raw = json.loads(line)
+                    records.append(
+                        Record(
+                            site=raw["site"],
+                            kind=raw["kind"],
+                            deploy=int(raw["deploy"]),
+                            event_id=raw["event_id"],
+                            envelope=base64.b64decode(raw["envelope"], validate=True),
+                        )
+                    )
+                except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+                    raise CorpusError(f"{path}, line {number}: not a corpus record ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise CorpusError(f"cannot read corpus {path}: {exc}") from None
+    if not records:
+        raise CorpusError(f"the corpus {path} is empty")
+    return records
+
+
+def stored_gzip_member(data: bytes) -> bytes:
+    """`data` as one gzip member (RFC 1952) holding a single stored deflate block (RFC 1951 §3.2.4)."""
+    if len(data) > 0xFFFF:
+        raise ValueError("a stored block holds at most 65535 bytes")
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no flags, no mtime, unknown OS
+    block = b"\x01" + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data  # final block, stored
+    return header + block + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+class Body:
+    """One envelope as a request body, with its event id swapped for a fresh one on every call.
+
+    The id is 32 hex digits in both the envelope header and the event, so the swap keeps every length,
+    including the item header's. For gzip the parts between the ids are compressed once, up front, and
+    each id goes in a gzip member of its own: several members in a row are one valid gzip body
+    (RFC 1952 §2.2), and the load generator stays cheap enough not to be what is measured.
+    """
+
+    def __init__(self, record: Record, encoding: str = "identity") -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+        marker = record.event_id.encode("ascii")
+        self.encoding = encoding
+        self.parts = record.envelope.split(marker)
+        if len(self.parts) < 2:
+            raise CorpusError(f"event id {record.event_id} is not in its envelope (site {record.site})")
+        self.compressed = [gzip.compress(part, 6, mtime=0) if part else b"" for part in self.parts]
+
+    def render(self, event_id: str) -> bytes:
+        marker = event_id.encode("ascii")
+        if self.encoding == "identity":
+            return marker.join(self.parts)
+        if self.encoding == "br":
+            # What the Python SDK itself sends when brotli is installed (quality 4); costs the generator more.
+            return bytes(brotli.compress(marker.join(self.parts), quality=4))
+        member = stored_gzip_member(marker)
+        return member.join(self.compressed)

@@ -1,0 +1,130 @@
+"""CPU per event of each step of the ingest path, run in-process on the corpus: where a collector's time goes.
+
+    python -m bench.stages [--database-url URL --fresh-db] [--batch 32] [--passes 1]
+
+Each step runs over every corpus envelope with the previous step's output, timed with the process clock.
+Storage runs the collector's own `store_batch` in batches of --batch, as the writer thread does, and also
+reports wall time (PostgreSQL's own CPU is in another process). Subtracting the sum from the CPU per event
+that `bench.ingest` measures for the whole server leaves the HTTP layer's share (uvicorn, Starlette).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.corpus import DEFAULT_CORPUS, Body, CorpusError, read_corpus
+from bench.servers import Database, ServerError
+from collector.body import MAX_COMPRESSED_REQUEST_SIZE, MAX_ENVELOPE_SIZE, read_body
+from collector.envelope import event_id_of, extract_event, parse_envelope
+from collector.grouping import group
+from collector.normalize import normalize_sentry_event
+from collector.pipeline import ProjectInfo, prepare_event
+from collector.scrub import ScrubRules, scrub_event
+from collector.storage import store_batch
+from db.session import create_db_engine, make_session_factory
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def timed(name: str, inputs: list[T], step: Callable[[T], R], results: list[tuple[str, float]]) -> list[R]:
+    started = time.process_time()
+    outputs = [step(item) for item in inputs]
+    results.append((name, (time.process_time() - started) / len(inputs)))
+    return outputs
+
+
+async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+def _decode_all(bodies: list[bytes]) -> list[bytes]:
+    async def run() -> list[bytes]:
+        return [
+            await read_body(
+                _one_chunk(body), "gzip", max_compressed=MAX_COMPRESSED_REQUEST_SIZE, max_decompressed=MAX_ENVELOPE_SIZE
+            )
+            for body in bodies
+        ]
+
+    return asyncio.run(run())
+
+
+def measure(records: list[Any], database: Database, project_id: int, batch: int) -> list[tuple[str, float]]:
+    """(step, CPU seconds per event) for each step, storage last."""
+    results: list[tuple[str, float]] = []
+    received_at = dt.datetime.now(dt.UTC)
+    bodies = [Body(record, "gzip").render(record.event_id) for record in records]
+    started = time.process_time()
+    raw = _decode_all(bodies)
+    results.append(("read_body (gzip)", (time.process_time() - started) / len(bodies)))
+    envelopes = timed("parse_envelope", raw, lambda b: parse_envelope(b, max_item_size=MAX_ENVELOPE_SIZE), results)
+    contents = timed("extract_event", envelopes, extract_event, results)
+    events = timed(
+        "normalize_sentry_event",
+        list(zip(envelopes, contents, strict=True)),
+        lambda pair: normalize_sentry_event(
+            pair[1].event, received_at=received_at, event_id=event_id_of(pair[0], pair[1].event)
+        ),
+        results,
+    )
+    rules = ScrubRules.from_settings()
+    project = ProjectInfo(id=project_id, name="stages", scrub_rules=rules)
+    scrubbed = timed("  scrub_event", events, lambda e: scrub_event(e, rules), results)
+    timed("  group", scrubbed, group, results)
+    prepared = timed(
+        "prepare_event (all)", events, lambda e: prepare_event(e, project, source="sentry", size_bytes=1), results
+    )
+    engine = create_db_engine(database.effective_url)
+    sessions = make_session_factory(engine)
+    batches = [prepared[i : i + batch] for i in range(0, len(prepared), batch)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for items in batches:
+        with sessions() as session:
+            store_batch(session, items, now=dt.datetime.now(dt.UTC))
+            session.commit()
+    results.append((f"store_batch + commit ({batch}/batch), CPU", (time.process_time() - cpu) / len(prepared)))
+    results.append((f"store_batch + commit ({batch}/batch), wall", (time.perf_counter() - wall) / len(prepared)))
+    engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--database-url", help="default: a new SQLite file")
+    parser.add_argument("--fresh-db", action="store_true", help="empty the PostgreSQL *bench* database first")
+    parser.add_argument("--batch", type=int, default=32, help="events per transaction (default 32)")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    try:
+        records = read_corpus(args.corpus)
+        database = Database.prepare(args.database_url, fresh=args.fresh_db)
+        try:
+            project_id, _ = database.create_project(f"stages-{dt.datetime.now():%H%M%S}")
+            results = measure(records, database, project_id, args.batch)
+        finally:
+            database.cleanup()
+    except (CorpusError, ServerError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(records)} envelopes, database {database.kind}; µs per event:")
+    pipeline = 0.0
+    for name, seconds in results:
+        if not name.startswith("  ") and "wall" not in name:
+            pipeline += seconds
+        print(f"  {name:<44} {seconds * 1e6:8.0f}")
+    print(f"  {'sum (CPU, without the HTTP layer)':<44} {pipeline * 1e6:8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

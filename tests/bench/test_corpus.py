@@ -1,0 +1,85 @@
+"""The corpus reader and the request bodies made from its envelopes."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+
+import brotli
+import pytest
+
+from bench.corpus import Body, CorpusError, Record, read_corpus, stored_gzip_member
+from collector.body import read_body
+from collector.envelope import event_id_of, extract_event, parse_envelope
+from tests.bench.factories import NEW_ID, OLD_ID, make_record, record_line, write_corpus
+
+
+def decode(body: bytes, encoding: str) -> bytes:
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 7):  # small chunks: members must decode across chunk boundaries
+            yield body[start : start + 7]
+
+    return asyncio.run(read_body(chunks(), encoding, max_compressed=1 << 20, max_decompressed=1 << 20))
+
+
+def test_render_puts_the_new_id_in_the_header_and_the_event():
+    body = Body(make_record()).render(NEW_ID)
+    envelope = parse_envelope(body, max_item_size=1 << 20)
+    event = extract_event(envelope).event
+    assert event_id_of(envelope, event) == NEW_ID
+    assert event["event_id"] == NEW_ID
+    assert OLD_ID.encode() not in body
+    assert len(body) == len(make_record().envelope)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_compressed_bodies_decode_in_the_collector_to_the_identity_body(encoding):
+    record = make_record()
+    expected = Body(record).render(NEW_ID)
+    assert decode(Body(record, encoding).render(NEW_ID), encoding) == expected
+
+
+def test_gzip_body_is_several_members_that_gzip_itself_reads():
+    body = Body(make_record(), "gzip").render(NEW_ID)
+    assert body.count(b"\x1f\x8b\x08") >= 3
+    assert gzip.decompress(body) == Body(make_record()).render(NEW_ID)
+
+
+def test_stored_gzip_member_round_trips_and_refuses_oversized_data():
+    assert gzip.decompress(stored_gzip_member(b"hello")) == b"hello"
+    assert gzip.decompress(stored_gzip_member(b"")) == b""
+    with pytest.raises(ValueError, match="65535"):
+        stored_gzip_member(b"x" * 70_000)
+
+
+def test_body_refuses_an_unknown_encoding_and_an_envelope_without_its_id():
+    with pytest.raises(ValueError, match="unknown encoding"):
+        Body(make_record(), "zstd")
+    record = make_record()
+    stray = Record(record.site, record.kind, record.deploy, NEW_ID, record.envelope)
+    with pytest.raises(CorpusError, match="not in its envelope"):
+        Body(stray)
+
+
+def test_read_corpus_returns_records_in_file_order(tmp_path):
+    first, second = make_record(), make_record(site="s0002:x.y")
+    path = write_corpus(tmp_path / "c.jsonl.gz", [record_line(first), record_line(second)])
+    assert read_corpus(path) == [first, second]
+
+
+def test_read_corpus_names_the_bad_line_and_the_missing_file(tmp_path):
+    with pytest.raises(CorpusError, match="make one with"):
+        read_corpus(tmp_path / "absent.jsonl.gz")
+    path = write_corpus(tmp_path / "bad.jsonl.gz", ['{"site": "x"}'])
+    with pytest.raises(CorpusError, match="line 1"):
+        read_corpus(path)
+    plain = tmp_path / "plain.jsonl.gz"
+    plain.write_text("not gzip")
+    with pytest.raises(CorpusError, match="cannot read"):
+        read_corpus(plain)
+
+
+def test_brotli_body_is_what_the_sdk_sends():
+    body = Body(make_record(), "br").render(NEW_ID)
+    assert brotli.decompress(body) == Body(make_record()).render(NEW_ID)
