@@ -16,6 +16,7 @@ from collector.pipeline import PreparedEvent
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.issue_state import Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
+from db.rollups import Counted, count_events
 
 if TYPE_CHECKING:
     from collector.archive import EventArchive
@@ -137,6 +138,15 @@ def store_batch(
         stored_by_issue[issue_by_key[(item.project_id, item.fingerprint)].id].append(item)
 
     new_users = _record_users(session, insert, stored_by_issue)
+    # The hourly and daily counts that histograms and stats read, in this same transaction.
+    count_events(
+        session,
+        (
+            Counted(issue_id, item.project_id, item.severity, item.received_at)
+            for issue_id, stored in stored_by_issue.items()
+            for item in stored
+        ),
+    )
 
     transitions: dict[int, set[Transition]] = {}
     for issue in issues:

@@ -4,8 +4,6 @@ queries whatever the error's size."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -17,30 +15,15 @@ from collector.api.events_read import EventOut, event_out
 from collector.api.framework import Api, ApiContext, ApiRequest
 from collector.api.histograms import Histogram, hours_and_days
 from collector.api.schemas import DeveloperRef, ErrorOut, error_out
+from collector.api.tag_values import TAG_SAMPLE, TagDistribution, tag_distribution
 from db.enums import Channel, NotificationStatus, Role
 from db.models import AuditEntry, Comment, Developer, Escalation, Event, Issue, Notification
 
 api = Api()
 TAG = "errors"
-TAG_SAMPLE = 1000  # tag values are counted over this many recent events
-TOP_TAG_VALUES = 10
 TIMELINE_LIMIT = 200  # newest rows taken from each source
 # Audit actions whose story a richer row tells already (a Comment, an Escalation).
 COVERED_ACTIONS = ("error.comment", "error.escalate")
-# Columns that Sentry shows among the tags although events store them apart.
-COLUMN_TAGS = ("environment", "release", "level")
-
-
-class TagValue(BaseModel):
-    value: str
-    count: int
-    share: float = Field(description="count / events carrying the tag, 0..1")
-
-
-class TagDistribution(BaseModel):
-    key: str
-    total: int = Field(description="Sampled events carrying this tag.")
-    values: list[TagValue] = Field(description=f"The {TOP_TAG_VALUES} most frequent values, most frequent first.")
 
 
 class ChangeEntry(BaseModel):
@@ -118,42 +101,19 @@ def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
     latest = session.scalars(
         select(Event).where(Event.issue_id == issue.id).order_by(Event.received_at.desc(), Event.id.desc()).limit(1)
     ).first()
-    sample = session.execute(
-        select(Event.tags, Event.environment, Event.release, Event.level)
-        .where(Event.issue_id == issue.id)
-        .order_by(Event.received_at.desc(), Event.id.desc())
-        .limit(TAG_SAMPLE)
-    ).all()
+    tags, sampled = tag_distribution(session, issue.id)
     histogram_24h, histogram_30d = hours_and_days(session, issue.id, ctx.now, hours=24, days=30)
     timeline, truncated = _timeline(ctx, issue)
     return ErrorDetail(
         **dict(error_out(issue)),
         latest_event=event_out(latest, issue.project.name, ctx.archive) if latest else None,
-        tags=_distribution(sample),
-        tags_sampled_events=len(sample),
+        tags=tags,
+        tags_sampled_events=sampled,
         histogram_24h=histogram_24h,
         histogram_30d=histogram_30d,
         timeline=timeline,
         timeline_truncated=truncated,
     )
-
-
-def _distribution(sample: Sequence[Any]) -> list[TagDistribution]:
-    counters: dict[str, Counter[str]] = {}
-    for tags, *columns in sample:
-        seen = dict(zip(COLUMN_TAGS, columns, strict=True))
-        seen.update(tags or {})
-        for key, value in seen.items():
-            if value is not None:
-                counters.setdefault(str(key), Counter())[str(value)] += 1
-    distributions = []
-    for key in sorted(counters):
-        counter = counters[key]
-        total = sum(counter.values())
-        top = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP_TAG_VALUES]
-        values = [TagValue(value=value, count=count, share=round(count / total, 4)) for value, count in top]
-        distributions.append(TagDistribution(key=key, total=total, values=values))
-    return distributions
 
 
 def _timeline(ctx: ApiContext, issue: Issue) -> tuple[list[TimelineEntry], bool]:

@@ -2,23 +2,24 @@
 
 A bucket is whole epoch seconds divided by the bucket length, so minute, hour and day buckets (UTC) need no
 date_trunc/strftime per backend beyond the one `epoch_seconds` construct. Events are bucketed by `received_at`:
-the server's clock, indexed, and not at the mercy of a client's clock."""
+the server's clock, indexed, and not at the mercy of a client's clock. Buckets of whole hours or days are summed
+from the roll-ups (db/models/rollups.py), which count events by the same clock; only shorter ones read events."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, cast, func, literal_column, select, union_all
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from db.models import Event
+from db.models import Event, IssueDailyCount, IssueHourlyCount
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 
@@ -44,7 +45,9 @@ def _sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
 
 @compiles(epoch_seconds, "postgresql")
 def _postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+    # date_part gives a double, several times quicker over many rows than EXTRACT's numeric; whole seconds come out
+    # the same, as a double holds today's epoch to the microsecond.
+    return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 def bucket_of(column: Any, seconds: int) -> ColumnElement[int]:
@@ -101,26 +104,52 @@ def per_issue(session: Session, issue_ids: Collection[int], buckets: Buckets) ->
 def hours_and_days(
     session: Session, issue_id: int, now: dt.datetime, *, hours: int, days: int
 ) -> tuple[Histogram, Histogram]:
-    """An issue's hourly events over `hours` and daily events over `days`, from one scan of its events: UTC days are
-    whole hours, so the daily counts are sums of hourly ones taken from the first day's midnight."""
+    """An issue's hourly events over `hours` and daily events over `days`, in one statement: its rows of the hourly
+    and of the daily roll-up (one row per bucket already)."""
     by_hour, by_day = Buckets.ending_at(now, HOUR, hours), Buckets.ending_at(now, DAY, days)
-    first_hour = by_day.first * (DAY // HOUR)
-    span = Buckets(seconds=HOUR, first=first_hour, count=by_hour.first + hours - first_hour)
-    pairs = _grouped(session, [issue_id], span)[issue_id]
-    return by_hour.histogram(pairs), by_day.histogram((hour * HOUR // DAY, count) for hour, count in pairs)
+    hourly, daily = IssueHourlyCount, IssueDailyCount
+    rows: Sequence[Any] = session.execute(
+        union_all(
+            select(literal_column("1").label("kind"), bucket_of(hourly.hour, HOUR), hourly.events).where(
+                hourly.issue_id == issue_id, hourly.hour >= by_hour.start
+            ),
+            select(literal_column("2"), bucket_of(daily.day, DAY), daily.events).where(
+                daily.issue_id == issue_id, daily.day >= by_day.start
+            ),
+        )
+    ).all()
+    return (
+        by_hour.histogram((number, n) for kind, number, n in rows if kind == 1),
+        by_day.histogram((number, n) for kind, number, n in rows if kind == 2),
+    )
 
 
 def _grouped(session: Session, issue_ids: Collection[int], buckets: Buckets) -> dict[int, list[tuple[int, int]]]:
     """(bucket number, count) pairs per issue since the buckets' start."""
     if not issue_ids:
         return {}
-    bucket = bucket_of(Event.received_at, buckets.seconds)
+    issue_id, at, count = _source(buckets.seconds)
+    bucket = bucket_of(at, buckets.seconds)
     rows = session.execute(
-        select(Event.issue_id, bucket, func.count())
-        .where(Event.issue_id.in_(issue_ids), Event.received_at >= buckets.start)
-        .group_by(Event.issue_id, bucket)
+        select(issue_id, bucket, count).where(issue_id.in_(issue_ids), at >= buckets.start).group_by(issue_id, bucket)
     ).all()
     grouped: dict[int, list[tuple[int, int]]] = {issue_id: [] for issue_id in issue_ids}
-    for issue_id, number, count in rows:
-        grouped[issue_id].append((int(number), int(count)))
+    for issue, number, n in rows:
+        grouped[issue].append((int(number), int(n)))
     return grouped
+
+
+def _source(seconds: int) -> tuple[Any, Any, Any]:
+    """(issue id, time, count) columns to bucket by `seconds`: the daily or hourly roll-up when the buckets are whole
+    days or hours (their starts are then whole too, so the roll-up's rows fall in the same buckets as the events),
+    the events themselves otherwise."""
+    if seconds % DAY == 0:
+        return IssueDailyCount.issue_id, IssueDailyCount.day, summed(IssueDailyCount.events)
+    if seconds % HOUR == 0:
+        return IssueHourlyCount.issue_id, IssueHourlyCount.hour, summed(IssueHourlyCount.events)
+    return Event.issue_id, Event.received_at, func.count()
+
+
+def summed(column: Any) -> ColumnElement[int]:
+    """SUM of a count column as a whole number (PostgreSQL sums BIGINT into NUMERIC)."""
+    return cast(func.sum(column), BigInteger)

@@ -9,16 +9,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from collector.api.error_filters import ErrorFilters, filter_conditions
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
-from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, epoch_seconds
+from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, epoch_seconds, summed
 from collector.api.schemas import ErrorOut, error_out
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import OPEN_STATUSES
-from db.models import Event, Issue, Project
+from db.models import Event, Issue, Project, ProjectDailyCount, ProjectHourlyCount
+from db.top_issues import top_issues
 
 api = Api()
 TAG = "errors"
@@ -121,14 +122,9 @@ def error_stats(ctx: ApiContext, req: ApiRequest) -> StatsOut:
     session = ctx.session
     issue_groups = _issue_groups(session, [], Issue.project_id)
     by_status, by_severity, _ = _tally(issue_groups)
-    # One scan of the window's events for the series, the series by severity and the events per service.
-    bucket = bucket_of(Event.received_at, seconds)
-    event_groups = session.execute(
-        select(bucket, Event.severity, Event.project_id, func.count())
-        .where(Event.received_at >= buckets.start)
-        .group_by(bucket, Event.severity, Event.project_id)
-    ).all()
-    series = buckets.histogram((number, count) for number, _, _, count in event_groups)
+    # One read of the window's counts for the series, the series by severity and the events per service.
+    event_groups = _event_groups(session, buckets)
+    series = buckets.histogram((number, count) for number, _, _, count in event_groups if number is not None)
     by_event_severity = {
         severity.value: buckets.fill((number, count) for number, sev, _, count in event_groups if sev == severity)
         for severity in Severity
@@ -145,7 +141,7 @@ def error_stats(ctx: ApiContext, req: ApiRequest) -> StatsOut:
         total_events=sum(series.counts),
         events=series,
         events_by_severity=SeveritySeries(**by_event_severity),
-        top_errors=_top_errors(session, buckets.start, q.top),
+        top_errors=_top_errors(session, buckets.start, ctx.now, q.top),
         mtta_seconds=mtta,
         acknowledged=acknowledged,
         mttr_seconds=mttr,
@@ -168,6 +164,25 @@ def error_counts(ctx: ApiContext, req: ApiRequest) -> CountsOut:
         by_severity=by_severity,
         unacknowledged_by_severity=unacknowledged,
     )
+
+
+def _event_groups(session: Session, buckets: Buckets) -> Sequence[Any]:
+    """The window's events as (bucket number, severity, None, events) rows and (None, None, project id, events)
+    rows, in one statement: from the daily or hourly roll-up for buckets of whole days or hours, from the events
+    themselves for minutes. Summed in SQL both ways, so that what comes back is a few hundred rows at most."""
+    if buckets.seconds % DAY == 0:
+        table: Any = ProjectDailyCount
+        at, count = ProjectDailyCount.day, summed(ProjectDailyCount.events)
+    elif buckets.seconds % HOUR == 0:
+        table = ProjectHourlyCount
+        at, count = ProjectHourlyCount.hour, summed(ProjectHourlyCount.events)
+    else:
+        table = Event
+        at, count = Event.received_at, func.count()
+    bucket = bucket_of(at, buckets.seconds)
+    by_time = select(bucket, table.severity, null(), count).where(at >= buckets.start).group_by(bucket, table.severity)
+    by_project = select(null(), null(), table.project_id, count).where(at >= buckets.start).group_by(table.project_id)
+    return session.execute(union_all(by_time, by_project)).all()
 
 
 def _issue_groups(session: Session, conditions: list[ColumnElement[bool]], *extra: Any) -> Sequence[Any]:
@@ -204,7 +219,8 @@ def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Seq
             open_errors[project_id] += count
     events: Counter[int] = Counter()
     for _, _, project_id, count in event_groups:
-        events[project_id] += count
+        if project_id is not None:
+            events[project_id] += count
     projects = session.execute(select(Project.id, Project.name).order_by(Project.name)).all()
     return [
         ServiceStats(project_id=pid, service=name, open_errors=open_errors[pid], events=events[pid])
@@ -212,15 +228,8 @@ def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Seq
     ]
 
 
-def _top_errors(session: Session, start: dt.datetime, top: int) -> list[TopError]:
-    count = func.count().label("events")
-    ranked = session.execute(
-        select(Event.issue_id, count)
-        .where(Event.received_at >= start)
-        .group_by(Event.issue_id)
-        .order_by(count.desc(), Event.issue_id.desc())
-        .limit(top)
-    ).all()
+def _top_errors(session: Session, start: dt.datetime, now: dt.datetime, top: int) -> list[TopError]:
+    ranked = top_issues(session, start, now, top)
     if not ranked:
         return []
     issues = {
@@ -228,31 +237,28 @@ def _top_errors(session: Session, start: dt.datetime, top: int) -> list[TopError
         for issue in session.scalars(
             select(Issue)
             .options(joinedload(Issue.project), joinedload(Issue.assignee))
-            .where(Issue.id.in_([row.issue_id for row in ranked]))
+            .where(Issue.id.in_([issue_id for issue_id, _ in ranked]))
         )
     }
     return [
-        TopError(error=error_out(issues[row.issue_id]), events=row.events) for row in ranked if row.issue_id in issues
+        TopError(error=error_out(issues[issue_id]), events=events) for issue_id, events in ranked if issue_id in issues
     ]
 
 
 def _mean_times(session: Session, start: dt.datetime) -> tuple[float | None, int, float | None, int]:
-    """(MTTA seconds, errors acknowledged since `start`, MTTR seconds, errors resolved since `start`)."""
-    acked = Issue.acknowledged_at >= start
-    resolved = Issue.resolved_at >= start
-    first = epoch_seconds(Issue.first_seen)
-    row = session.execute(
+    """(MTTA seconds, errors acknowledged since `start`, MTTR seconds, errors resolved since `start`), in one
+    statement whose two halves each read an index holding what they need (ix_issues_acknowledged_at,
+    ix_issues_resolved_at: the time and first_seen)."""
+    halves = [
         select(
-            func.avg(case((acked, epoch_seconds(Issue.acknowledged_at) - first))),
-            func.count(case((acked, 1))),
-            func.avg(case((resolved, epoch_seconds(Issue.resolved_at) - first))),
-            func.count(case((resolved, 1))),
-        ).where(or_(acked, resolved))
-    ).one()
-    mtta, n_acked, mttr, n_resolved = row
-    return (
-        float(mtta) if mtta is not None else None,
-        int(n_acked),
-        float(mttr) if mttr is not None else None,
-        int(n_resolved),
-    )
+            literal_column(str(kind)).label("kind"),
+            func.avg(epoch_seconds(at) - epoch_seconds(Issue.first_seen)),
+            func.count(),
+        ).where(at >= start)
+        for kind, at in enumerate((Issue.acknowledged_at, Issue.resolved_at))
+    ]
+    means: dict[int, tuple[float | None, int]] = {}
+    for kind, mean, count in session.execute(union_all(*halves)):
+        means[int(kind)] = (float(mean) if mean is not None else None, int(count))
+    (mtta, acknowledged), (mttr, resolved) = means[0], means[1]
+    return mtta, acknowledged, mttr, resolved

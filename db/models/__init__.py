@@ -20,6 +20,7 @@ from db.models.people import (
     TeamMember,
 )
 from db.models.projects import Project, ProjectKey
+from db.models.rollups import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
 
 __all__ = [
     "ApiToken",
@@ -32,6 +33,8 @@ __all__ = [
     "EscalationStep",
     "Event",
     "Issue",
+    "IssueDailyCount",
+    "IssueHourlyCount",
     "IssueUser",
     "Notification",
     "NotificationAttempt",
@@ -41,6 +44,8 @@ __all__ = [
     "Pattern",
     "PatternIssue",
     "Project",
+    "ProjectDailyCount",
+    "ProjectHourlyCount",
     "ProjectKey",
     "RotationParticipant",
     "Team",

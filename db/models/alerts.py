@@ -23,6 +23,9 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_issue", "issue_id", "created_at"),
+        # GET notifications/: newest first, and per recipient.
+        Index("ix_notifications_created_at_id", "created_at", "id"),
+        Index("ix_notifications_developer_created_at", "developer_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

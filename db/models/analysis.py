@@ -37,7 +37,8 @@ class PatternIssue(Base):
     __tablename__ = "pattern_issues"
 
     pattern_id: Mapped[int] = mapped_column(ForeignKey("patterns.id", ondelete="CASCADE"), primary_key=True)
-    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    # The patterns an error is part of (GET patterns/?error_id=); the key leads with the pattern.
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class DailyStat(Base):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -16,8 +17,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.sql.expression import Grouping
 
 from db.base import Base
 from db.enums import IssueStatus, IssueSubstatus, Severity, enum_column
@@ -28,19 +33,51 @@ if TYPE_CHECKING:
     from db.models.projects import Project
 
 
+def severity_rank_of(severity: ColumnElement[str]) -> ColumnElement[int]:
+    """0 for critical .. 3 for low, 9 for anything else. The values are literals, not bound parameters: a query's
+    expression must read exactly as the one in ix_issues_severity_queue for PostgreSQL and SQLite to use the index."""
+    return case(
+        {literal_column(f"'{s.value}'"): literal_column(str(s.rank), Integer) for s in Severity},
+        value=severity,
+        else_=literal_column("9", Integer),
+    )
+
+
 class Issue(Base):
     """One bug: every event with the same fingerprint in a project. The API calls it an "error"."""
 
     __tablename__ = "issues"
     __table_args__ = (
         UniqueConstraint("project_id", "fingerprint"),
-        # The triage queue: open issues by severity, then most recent.
-        Index("ix_issues_queue", "status", "severity", "last_seen"),
+        # Filters on status, severity and service; the stats and counts group every issue by them, reading this
+        # index in its order (a plain grouping, no hashing: it was the costliest part of GET errors/stats/).
+        Index("ix_issues_status_severity_project", "status", "severity", "project_id"),
         Index("ix_issues_project_last_seen", "project_id", "last_seen"),
-        # Workload: open issues per assignee.
+        # assignee=... and assigned:... filters.
         Index("ix_issues_assignee_status", "assignee_id", "status"),
         # Live refresh: what changed since the last poll.
         Index("ix_issues_updated_at", "updated_at"),
+        # The list's sorts, each ending with the id as the keyset does: a page is the first rows of an index.
+        Index("ix_issues_last_seen_id", "last_seen", "id"),
+        Index("ix_issues_first_seen_id", "first_seen", "id"),
+        Index("ix_issues_times_seen_id", "times_seen", "id"),
+        Index("ix_issues_users_affected_id", "users_affected", "id"),
+        Index("ix_issues_impact_score_id", "impact_score", "id"),
+        # MTTA and MTTR: the errors acknowledged or resolved in a window, with their first sighting.
+        Index(
+            "ix_issues_acknowledged_at",
+            "acknowledged_at",
+            postgresql_include=["first_seen"],
+            postgresql_where=text("acknowledged_at IS NOT NULL"),
+            sqlite_where=text("acknowledged_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_issues_resolved_at",
+            "resolved_at",
+            postgresql_include=["first_seen"],
+            postgresql_where=text("resolved_at IS NOT NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -89,10 +126,32 @@ class Issue(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     # 0 for critical .. 3 for low: the queue sorts by it (the stored strings don't sort by urgency).
-    severity_rank: Mapped[int] = column_property(case({s.value: s.rank for s in Severity}, value=severity, else_=9))
+    severity_rank: Mapped[int] = column_property(severity_rank_of(severity))  # type: ignore[arg-type]
 
     project: Mapped[Project] = relationship()
     assignee: Mapped[Developer | None] = relationship()
+
+
+_issues = Issue.__table__.c
+# The queue (sort=severity): most severe first, then most recent; read backwards for order=asc.
+# (PostgreSQL wants an index's CASE in parentheses.)
+Index(
+    "ix_issues_severity_queue",
+    Grouping(severity_rank_of(_issues.severity)),
+    _issues.last_seen.desc(),
+    _issues.id.desc(),
+)
+# Workload: per developer, their open assignments, oldest first (one index read finds each developer's oldest)
+# and, without reading the table, counted by severity and status.
+Index(
+    "ix_issues_open_assigned",
+    _issues.assignee_id,
+    func.coalesce(_issues.assigned_at, _issues.first_seen),
+    _issues.id,
+    postgresql_include=["severity", "status"],
+    postgresql_where=text("assignee_id IS NOT NULL AND status IN ('unresolved', 'acknowledged')"),
+    sqlite_where=text("assignee_id IS NOT NULL AND status IN ('unresolved', 'acknowledged')"),
+)
 
 
 class IssueUser(Base):
@@ -110,7 +169,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("project_id", "event_id"),
+        # Event id first: the same index finds an event by its id alone (GET events/{event_id}/).
+        UniqueConstraint("event_id", "project_id"),
         Index("ix_events_issue_received", "issue_id", "received_at"),
         # Retention deletes by age; stats read recent windows.
         Index("ix_events_received_at", "received_at"),

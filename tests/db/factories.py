@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.enums import IssueStatus, Severity
 from db.models import Developer, Event, Issue, Project
+from db.rollups import Counted, count_events
 from db.types import utcnow
 
 _counter = itertools.count(1)
@@ -62,4 +63,6 @@ def make_event(session: Session, issue: Issue, *, received_at: dt.datetime | Non
     )
     session.add(event)
     session.flush()
+    # As the ingest writer does: the histograms and stats read these counts, not the events.
+    count_events(session, [Counted(issue.id, issue.project_id, event.severity, at)])
     return event

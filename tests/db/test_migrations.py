@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import warnings
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, Index, func, insert, inspect, select, text
+from sqlalchemy.exc import SAWarning
+from sqlalchemy.schema import CreateIndex
 
 import db.models  # noqa: F401
 from db.base import Base
 from db.enums import IssueStatus, Severity
 from db.migrate import current_revision, downgrade, head_revision, upgrade
-from db.models import Issue
+from db.models import Event, Issue, IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
 from db.session import SchemaOutOfDate, create_db_engine, make_session_factory, open_database
 from tests.conftest import temporary_postgres_database
 from tests.db.factories import make_developer, make_event, make_issue, make_project
@@ -46,13 +50,73 @@ def test_upgrade_from_empty_creates_every_table(empty_database_url):
     engine.dispose()
 
 
+def _expression_indexes() -> dict[str, Index]:
+    """The models' indexes on an expression rather than on columns (a column in descending order is a column)."""
+    return {
+        index.name: index
+        for table in Base.metadata.tables.values()
+        for index in table.indexes
+        if any(not isinstance(getattr(e, "element", e), Column) for e in index.expressions) and index.name
+    }
+
+
+EXPRESSION_INDEXES = _expression_indexes()
+
+
 def test_migrated_schema_matches_the_models(empty_database_url):
     engine = create_db_engine(empty_database_url)
     upgrade(engine)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+
+    # compare_metadata cannot compare indexes on expressions: SQLAlchemy does not reflect them from SQLite (it warns
+    # and skips them, then alembic warns that it skips them too), and alembic's normalisation trips over the line
+    # breaks in PostgreSQL's rendering of a CASE. They are left out here, and test_expression_indexes_match_the_models
+    # checks them instead.
+    def include(obj, name, type_, reflected, compare_to):
+        return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
+    with engine.connect() as conn, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based", UserWarning)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], "models changed without a migration: run alembic revision --autogenerate"
+
+
+def _normalised(sql: str) -> str:
+    """Index SQL without what each backend adds or drops when it stores it: case, quotes, casts, spaces, brackets."""
+    sql = re.sub(r"::(character varying|double precision|[a-z_]+)(\[\])?", "", sql.lower())
+    return re.sub(r"[\s\"()]|public\.|usingbtree", "", sql)
+
+
+def test_expression_indexes_match_the_models(empty_database_url):
+    assert {"ix_issues_severity_queue", "ix_issues_open_assigned"} <= set(EXPRESSION_INDEXES)
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        for name, index in EXPRESSION_INDEXES.items():
+            if conn.dialect.name == "sqlite":
+                stored = conn.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"), {"n": name}
+                )
+                assert stored is not None, f"{name} is missing"
+                assert _normalised(stored) == _normalised(str(CreateIndex(index).compile(dialect=conn.dialect)))
+                continue
+            # PostgreSQL rewrites the WHERE of a partial index beyond recognition: compare the indexed expressions.
+            stored_keys = conn.scalars(
+                text(
+                    "SELECT pg_get_indexdef(i.indexrelid, k, true) FROM pg_index i "
+                    "CROSS JOIN generate_series(1, i.indnkeyatts) AS k WHERE i.indexrelid = to_regclass(:n) ORDER BY k"
+                ),
+                {"n": name},
+            ).all()
+            assert stored_keys, f"{name} is missing"
+            model_keys = [
+                str(getattr(e, "element", e).compile(dialect=conn.dialect, compile_kwargs={"include_table": False}))
+                for e in index.expressions  # the order (DESC) is not part of the key
+            ]
+            assert [_normalised(k) for k in stored_keys] == [_normalised(k) for k in model_keys]
+    engine.dispose()
 
 
 def test_downgrade_to_base_and_back(empty_database_url):
@@ -63,6 +127,53 @@ def test_downgrade_to_base_and_back(empty_database_url):
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url):
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine, "0002")
+    late = dt.datetime(2026, 11, 28, 23, 59, 59, 999_999, tzinfo=dt.UTC)
+    times = [late, late - dt.timedelta(minutes=59), late - dt.timedelta(hours=1), late + dt.timedelta(microseconds=1)]
+    with make_session_factory(engine)() as session:
+        project = make_project(session)
+        busy, quiet = make_issue(session, project), make_issue(session, project, severity=Severity.LOW)
+        rows = [(busy, at) for at in times] + [(quiet, late)]
+        session.execute(
+            insert(Event.__table__),
+            [
+                {
+                    "project_id": project.id,
+                    "issue_id": issue.id,
+                    "event_id": f"{n:032x}",
+                    "timestamp": at,
+                    "received_at": at,
+                    "severity": issue.severity,
+                    "source": "sentry",
+                    "size_bytes": 0,
+                }
+                for n, (issue, at) in enumerate(rows)
+            ],
+        )
+        session.commit()
+        ids = (busy.id, quiet.id, project.id)
+    upgrade(engine)
+    busy_id, quiet_id, project_id = ids
+    h23, h22 = dt.datetime(2026, 11, 28, 23, tzinfo=dt.UTC), dt.datetime(2026, 11, 28, 22, tzinfo=dt.UTC)
+    day, next_day = dt.datetime(2026, 11, 28, tzinfo=dt.UTC), dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    with make_session_factory(engine)() as session:
+        hourly = set(session.execute(select(IssueHourlyCount.issue_id, IssueHourlyCount.hour, IssueHourlyCount.events)))
+        daily = set(session.execute(select(IssueDailyCount.issue_id, IssueDailyCount.day, IssueDailyCount.events)))
+        by_project = set(session.execute(select(*ProjectDailyCount.__table__.c)))
+        project_hours = session.scalar(select(func.sum(ProjectHourlyCount.events)))
+    engine.dispose()
+    assert hourly == {(busy_id, h23, 2), (busy_id, h22, 1), (busy_id, next_day, 1), (quiet_id, h23, 1)}
+    assert daily == {(busy_id, day, 3), (busy_id, next_day, 1), (quiet_id, day, 1)}
+    assert by_project == {
+        (day, project_id, Severity.HIGH, 3),
+        (next_day, project_id, Severity.HIGH, 1),
+        (day, project_id, Severity.LOW, 1),
+    }
+    assert project_hours == len(rows)
 
 
 def test_open_database_refuses_an_old_schema_unless_asked_to_upgrade(empty_database_url):

@@ -34,7 +34,7 @@ def test_fill_puts_counts_in_place_and_drops_strays():
     ("dialect", "expected"),
     [
         (sqlite.dialect(), "CAST(strftime('%s', events.received_at) AS INTEGER) / 3600"),
-        (postgresql.dialect(), "CAST(FLOOR(EXTRACT(EPOCH FROM events.received_at)) AS BIGINT) / 3600"),
+        (postgresql.dialect(), "CAST(FLOOR(date_part('epoch', events.received_at)) AS BIGINT) / 3600"),
     ],
 )
 def test_one_bucket_expression_per_backend(dialect, expected):

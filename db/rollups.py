@@ -1,0 +1,102 @@
+"""Counting newly stored events into the roll-ups (db.models.rollups): per issue, and per project and severity.
+
+Counts go in by upsert in the caller's transaction, one statement per table with its rows in key order, so that
+collectors writing at the same time lock the rows they share in one order and never deadlock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What the roll-ups need of one stored event."""
+
+    issue_id: int
+    project_id: int
+    severity: str
+    received_at: dt.datetime
+
+
+def hour_of(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def count_events(session: Session, events: Iterable[Counted]) -> None:
+    """Add newly stored events to the hourly and daily counts per issue and per (project, severity)."""
+    by_issue_hour: Counter[tuple[int, dt.datetime]] = Counter()
+    by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
+    for event in events:
+        hour = hour_of(event.received_at)
+        by_issue_hour[(event.issue_id, hour)] += 1
+        by_project_hour[(hour, event.project_id, str(event.severity))] += 1
+    if not by_issue_hour:
+        return
+    by_issue_day: Counter[tuple[int, dt.datetime]] = Counter()
+    for (issue_id, hour), n in by_issue_hour.items():
+        by_issue_day[(issue_id, day_of(hour))] += n
+    by_project_day: Counter[tuple[dt.datetime, int, str]] = Counter()
+    for (hour, project_id, severity), n in by_project_hour.items():
+        by_project_day[(day_of(hour), project_id, severity)] += n
+    _add(session, IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour)
+    _add(session, IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day)
+    _add(session, ProjectHourlyCount.__table__, ("hour", "project_id", "severity"), by_project_hour)
+    _add(session, ProjectDailyCount.__table__, ("day", "project_id", "severity"), by_project_day)
+
+
+def _add(session: Session, table: Any, key: tuple[str, ...], counts: Counter[Any]) -> None:
+    rows = sorted(counts.items())
+    if session.get_bind().dialect.name == "postgresql":
+        columns = [[k[i] for k, _ in rows] for i in range(len(key))] + [[n for _, n in rows]]
+        session.execute(_unnest_upsert(table.name, key), {f"c{i}": column for i, column in enumerate(columns)})
+        return
+    session.execute(_sqlite_upsert(table, key), [{**dict(zip(key, k, strict=True)), "events": n} for k, n in rows])
+
+
+# PostgreSQL: the rows go as one array per column, so the statement is the same whatever the batch (prepared once,
+# nothing to compile per batch) and all rows go in one round trip.
+_ARRAY_TYPES = {
+    "issue_id": "bigint",
+    "project_id": "integer",
+    "hour": "timestamptz",
+    "day": "timestamptz",
+    "severity": "text",
+    "events": "bigint",
+}
+
+
+@lru_cache(maxsize=8)
+def _unnest_upsert(table: str, key: tuple[str, ...]) -> Any:
+    columns = [*key, "events"]
+    arrays = ", ".join(f"CAST(:c{i} AS {_ARRAY_TYPES[column]}[])" for i, column in enumerate(columns))
+    names, keys = ", ".join(columns), ", ".join(key)
+    return text(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) AS batch({names}) ORDER BY {keys} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET events = {table}.events + excluded.events"
+    )
+
+
+@lru_cache(maxsize=8)
+def _sqlite_upsert(table: Any, key: tuple[str, ...]) -> Any:
+    statement = sqlite_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={"events": table.c.events + statement.excluded.events}
+    )
