@@ -10,6 +10,7 @@ from db.models.alerts import (
 )
 from db.models.analysis import DailyStat, Pattern, PatternIssue
 from db.models.issues import Comment, Event, Issue, IssueUser
+from db.models.operations import Heartbeat, MaintenanceWindow
 from db.models.people import (
     Developer,
     OncallOverride,
@@ -32,10 +33,12 @@ __all__ = [
     "EscalationChain",
     "EscalationStep",
     "Event",
+    "Heartbeat",
     "Issue",
     "IssueDailyCount",
     "IssueHourlyCount",
     "IssueUser",
+    "MaintenanceWindow",
     "Notification",
     "NotificationAttempt",
     "OncallOverride",

@@ -28,6 +28,8 @@ class Project(Base):
     # Alert when an issue sees this many events within this many minutes.
     alert_threshold_events: Mapped[int | None] = mapped_column(Integer)
     alert_threshold_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Alert when the whole project receives more than this many events in a minute (checked on ingest and hourly).
+    max_events_per_minute: Mapped[int | None] = mapped_column(Integer)
     # Environments that page (None: all of them), e.g. ["production"].
     alert_environments: Mapped[list[str] | None] = mapped_column(JSONDoc)
     # Severity -> channels, overriding the company-wide matrix.
