@@ -27,15 +27,26 @@ THRESHOLD_CACHE_SECONDS = 30.0
 @dataclass(frozen=True, slots=True)
 class AlertDue:
     issue_id: int
-    trigger: str  # new, regression, severity, snooze_ended, threshold
+    # new, regression, severity, snooze_ended, threshold, escalation; or an incident update: acknowledged, resolved
+    trigger: str
     event_id: str  # the event that caused it: makes the alert idempotent
 
 
 Enqueue = Callable[[AlertDue], None]
 
 
+# Not pages: PagerDuty's incident follows the error's state (tasks/incidents.py).
+INCIDENT_UPDATES = frozenset({"acknowledged", "resolved"})
+
+
 def enqueue_with_huey(alert: AlertDue) -> None:
-    from tasks.alerts import alert_issue  # the tasks layer, loaded only by processes that ingest
+    # The tasks layer, loaded only by processes that enqueue.
+    if alert.trigger in INCIDENT_UPDATES:
+        from tasks.incidents import update_incident
+
+        update_incident(alert.issue_id, alert.trigger, alert.event_id)
+        return
+    from tasks.alerts import alert_issue
 
     alert_issue(alert.issue_id, alert.trigger, alert.event_id)
 

@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         app.state.engine = engine
         app.state.session_factory = sessions
         app.state.archive = archive
+        app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
         app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
         app.state.ingest = Ingest(
             directory=directory,

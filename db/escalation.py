@@ -28,6 +28,12 @@ class Target:
     step_id: int | None = None
 
 
+def page_event_id(escalation: Escalation) -> str:
+    """The event id of the page an escalation sends ("esc-<id>"): one page per escalation, however often the
+    chain's job or the API enqueues it."""
+    return f"esc-{escalation.id}"
+
+
 def chain_levels(steps: list[EscalationStep], severity: Severity | str) -> list[tuple[int, EscalationStep]]:
     """(level, step) for the chain's steps that apply to `severity`, in chain order. A step naming no level goes one
     above the step before it; the first page (the primary on-call) is level 1."""

@@ -280,6 +280,11 @@ def _loaded_schedules(session: Session, *conditions: ColumnElement[bool]) -> lis
     return list(session.scalars(query))
 
 
+def all_schedules(session: Session) -> list[OncallSchedule]:
+    """Every schedule with its rotations and overrides, oldest first."""
+    return _loaded_schedules(session)
+
+
 def schedules_for_project(session: Session, project_id: int) -> list[OncallSchedule]:
     """The project's own schedules, then its team's (those scoped to the team and no project), oldest first."""
     project = session.get(Project, project_id)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.enums import IssueStatus, NotificationStatus, Severity
-from db.models import Developer, Event, Issue, Notification, Project
+from db.models import Developer, Escalation, Event, Issue, Notification, Project
 from db.oncall import OncallError, on_call_for_project
 from db.types import utcnow
 from errlog.settings import Settings
@@ -24,7 +24,9 @@ from tasks.routing import Recipient, Route, plan_routes
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = frozenset({"new", "regression", "severity", "snooze_ended", "threshold"})
+TRIGGERS = frozenset({"new", "regression", "severity", "snooze_ended", "threshold", "escalation"})
+# An escalation's event id names it ("esc-<escalation id>"): its page goes to that escalation's target.
+_ESCALATION_EVENT = re.compile(r"^esc-([0-9]{1,18})$")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # Closed issues are not paged about, even when the alert was queued before someone closed them.
 _QUIET_STATUSES = (IssueStatus.RESOLVED, IssueStatus.IGNORED)
@@ -37,8 +39,9 @@ class AlertError(ValueError):
 # Retried while the database is away: 5 s, doubling, for about 20 minutes in all.
 @huey.task(retries=8, retry_delay=5, retry_backoff=2)
 def alert_issue(issue_id: int, trigger: str, event_id: str) -> None:
-    """Alert about `issue_id` because of `trigger` (new, regression, severity, snooze_ended, threshold), caused by
-    the event `event_id`. Calling it enqueues it; a failure (the database away) is retried by Huey."""
+    """Alert about `issue_id` because of `trigger` (new, regression, severity, snooze_ended, threshold,
+    escalation), caused by the event `event_id` (for an escalation: "esc-<escalation id>"). Calling it enqueues
+    it; a failure (the database away) is retried by Huey."""
     try:
         with runtime.session() as session:
             due = record_alert(session, runtime.settings, issue_id, trigger, event_id, now=utcnow())
@@ -52,6 +55,10 @@ def alert_issue(issue_id: int, trigger: str, event_id: str) -> None:
 def check_alert(trigger: str, event_id: str) -> None:
     if trigger not in TRIGGERS:
         raise AlertError(f"unknown trigger {trigger!r}; expected one of {', '.join(sorted(TRIGGERS))}")
+    check_event_id(event_id)
+
+
+def check_event_id(event_id: str) -> None:
     if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
         raise AlertError(f"malformed event id {event_id!r}")
 
@@ -82,11 +89,12 @@ def record_alert(
     project = session.get(Project, issue.project_id)
     assert project is not None  # a foreign key with ON DELETE CASCADE
     event = triggering_event(session, issue, event_id)
+    escalation = escalation_of(session, issue_id, event_id) if trigger == "escalation" else None
 
     plan = plan_routes(
         severity=Severity(issue.severity),
         environment=event.environment if event is not None else issue.last_environment,
-        recipient=find_recipient(session, issue, project, now),
+        recipient=escalation_recipient(session, escalation) or find_recipient(session, issue, project, now),
         configured=configured_channels(settings),
         now=now,
         project_routing=project.routing,
@@ -98,8 +106,10 @@ def record_alert(
     if not plan.routes:
         return []
 
-    cooling = cooldown_reason(session, settings, issue_id, trigger, event_id, now)
-    payload = message_for(issue, project.name, event, trigger, settings.public_url).to_payload()
+    # Each escalation is a new person being handed the error: never held back as a repeat.
+    cooling = None if escalation is not None else cooldown_reason(session, settings, issue_id, trigger, event_id, now)
+    note = escalation_note(session, escalation) if escalation is not None else None
+    payload = message_for(issue, project.name, event, trigger, settings.public_url, note).to_payload()
     rows = []
     for route in plan.routes:
         held = route.suppressed or cooling
@@ -186,6 +196,35 @@ def cooldown_reason(
     return (
         f"cool-down: this error alerted for {trigger} at {last.astimezone(dt.UTC):%H:%M:%S} UTC, "
         f"less than {settings.alert_cooldown_minutes} min before"
+    )
+
+
+def escalation_of(session: Session, issue_id: int, event_id: str) -> Escalation | None:
+    match = _ESCALATION_EVENT.match(event_id)
+    escalation = session.get(Escalation, int(match.group(1))) if match else None
+    if escalation is None or escalation.issue_id != issue_id:
+        raise AlertError(f"no escalation {event_id!r} of error {issue_id}")
+    return escalation
+
+
+def escalation_recipient(session: Session, escalation: Escalation | None) -> Recipient | None:
+    """The developer the error was escalated to (not the level-1 on-call), if they are still active."""
+    if escalation is None or escalation.to_developer_id is None:
+        return None
+    developer = session.get(Developer, escalation.to_developer_id)
+    return recipient_from(developer, "escalation") if developer is not None and developer.is_active else None
+
+
+def escalation_note(session: Session, escalation: Escalation) -> str:
+    """E.g. "Level 2, from Pia to Sam: unacknowledged for 15 min (step 1 of chain 'default')"."""
+
+    def name(developer_id: int | None) -> str:
+        developer = session.get(Developer, developer_id) if developer_id is not None else None
+        return developer.name if developer is not None else "nobody"
+
+    return (
+        f"Level {escalation.level}, from {name(escalation.from_developer_id)} to {name(escalation.to_developer_id)}: "
+        f"{escalation.reason}"
     )
 
 

@@ -19,6 +19,8 @@ TRIGGER_LABELS = {
     "snooze_ended": "Snooze ended",
     "threshold": "Threshold exceeded",
     "escalation": "Escalated",
+    "acknowledged": "Acknowledged",
+    "resolved": "Resolved",
 }
 MAX_FRAMES = 6
 _FRAME_LINE = 200  # characters of one source line kept in a frame
@@ -43,6 +45,8 @@ class AlertMessage:
     event_id: str | None = None
     # In-app frames of the main exception, most recent call last: "path/file.py:42 in func" + optional source line.
     frames: tuple[tuple[str, str | None], ...] = ()
+    # Why this page, when the trigger alone does not say: "Level 2, from Pia to Sam: unacknowledged for 15 min".
+    note: str | None = None
 
     @property
     def trigger_label(self) -> str:
@@ -75,7 +79,9 @@ def issue_url(public_url: str, issue_id: int) -> str:
     return f"{public_url.rstrip('/')}/api/error-logging/errors/{issue_id}/"
 
 
-def message_for(issue: Issue, service: str, event: Event | None, trigger: str, public_url: str) -> AlertMessage:
+def message_for(
+    issue: Issue, service: str, event: Event | None, trigger: str, public_url: str, note: str | None = None
+) -> AlertMessage:
     """The alert about `issue`, with the stack of `event` (the one that caused it, else the latest)."""
     return AlertMessage(
         issue_id=issue.id,
@@ -94,6 +100,7 @@ def message_for(issue: Issue, service: str, event: Event | None, trigger: str, p
         url=issue_url(public_url, issue.id),
         event_id=event.event_id if event is not None else None,
         frames=in_app_frames(event.payload if event is not None else None),
+        note=note,
     )
 
 
@@ -130,7 +137,8 @@ def _when(value: dt.datetime) -> str:
 
 def facts(message: AlertMessage) -> list[tuple[str, str]]:
     """The label/value pairs every long form shows."""
-    rows = [
+    rows = [("Why", message.note)] if message.note else []
+    rows += [
         ("Severity", message.severity.upper()),
         ("Service", message.service),
         ("Environment", message.environment or "-"),
@@ -209,7 +217,9 @@ def short_text(message: AlertMessage, limit: int = 160) -> str:
     """A push or SMS body: "CRITICAL checkout (production): KeyError: 'sku' #42 errlog-tui --open 42", the
     title shortened so the whole fits `limit` characters."""
     env = f" ({message.environment})" if message.environment else ""
-    head = f"{message.severity.upper()} {message.service}{env}: "
+    # An escalated error says so first: the new owner must see it is theirs now, not a copy of someone's page.
+    escalated = f"{message.trigger_label}: " if message.trigger == "escalation" else ""
+    head = f"{escalated}{message.severity.upper()} {message.service}{env}: "
     tail = f" #{message.issue_id} {message.tui_command}"
     room = limit - len(head) - len(tail)
     if room < 40:  # the title matters more than the command: drop it, keep the id

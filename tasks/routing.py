@@ -42,7 +42,7 @@ class Recipient:
 
     developer_id: int
     name: str
-    source: str  # "assignee", "on-call" or "fallback"
+    source: str  # "assignee", "on-call", "fallback" or "escalation"
     email: str | None = None
     phone: str | None = None
     slack_id: str | None = None

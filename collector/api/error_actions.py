@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from collector.api.auto_assign import AutoAssigner
+from collector.api.error_paging import follow_incident, page_escalation
 from collector.api.framework import ApiContext, ApiError, ValidationProblem
 from collector.api.inputs import MAX_BIG_ID, BigRowId, Instant, storable
 from db.escalation import MAX_REASON, escalate
@@ -186,6 +187,8 @@ def audited(run: Run, issue: Issue, action: str, change: Callable[[], dict[str, 
         issue.assignee = run.ctx.session.get(Developer, issue.assignee_id) if issue.assignee_id else None
     after = snapshot(issue)
     changed = [name for name in AUDITED if before[name] != after[name]]
+    if "status" in changed:
+        follow_incident(run.ctx, issue)
     run.ctx.audit(
         f"error.{action}",
         "error",
@@ -248,6 +251,7 @@ def _escalate(run: Run, issue: Issue, body: EscalateBody) -> dict[str, Any]:
         reason=body.reason,
         to_developer_id=body.developer_id,
     )
+    page_escalation(run.ctx, row)
     return {"escalation_id": row.id, "reason": row.reason}
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector.alerts import AlertDue, Enqueue, enqueue_with_huey
 from collector.archive import ArchiveUnavailable, EventArchive
 from db.audit import record
 from db.enums import Role
@@ -83,10 +84,16 @@ class ApiContext:
     # The MongoDB event archive, when configured: payloads of events whose row holds none.
     archive: EventArchive | None = None
     committed_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Where alerts go: the Huey queue, unless the app was built with another (tests record them).
+    enqueue_alert: Enqueue = enqueue_with_huey
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run `hook` once the handler's changes are committed (enqueue tasks with ids: never for a rollback)."""
         self.committed_hooks.append(hook)
+
+    def alert_after_commit(self, alert: AlertDue) -> None:
+        """Enqueue `alert` (a page, or a PagerDuty incident update) once the change it reports is committed."""
+        self.after_commit(lambda: self.enqueue_alert(alert))
 
     @property
     def actor(self) -> str:
@@ -249,8 +256,9 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     settings: Settings = request.app.state.settings
     client = request.client.host if request.client else None
     archive = getattr(request.app.state, "archive", None)
+    enqueue = getattr(request.app.state, "enqueue_alert", enqueue_with_huey)
     result = await run_in_threadpool(
-        _run, endpoint, sessions, settings, presented, client, api_request, invalid, archive
+        _run, endpoint, sessions, settings, presented, client, api_request, invalid, archive, enqueue
     )
     if endpoint.response is None:
         return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
@@ -266,6 +274,7 @@ def _run(
     request: ApiRequest,
     invalid: ApiError | None,
     archive: EventArchive | None,
+    enqueue: Enqueue,
 ) -> Any:
     with sessions() as session:
         token = authenticate(session, presented)
@@ -277,7 +286,7 @@ def _run(
         if invalid is not None:
             session.commit()
             raise invalid
-        ctx = ApiContext(session, token, settings, client, dt.datetime.now(dt.UTC), archive)
+        ctx = ApiContext(session, token, settings, client, dt.datetime.now(dt.UTC), archive, enqueue_alert=enqueue)
         result = endpoint.handler(ctx, request)
         session.commit()
     for hook in ctx.committed_hooks:

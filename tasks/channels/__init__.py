@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from db.enums import Channel
 from db.models import Notification
 from errlog.settings import Settings
-from tasks.channels import email, ntfy, pagerduty, pushover, slack, sms, webhook
+from tasks.channels import email, notice, ntfy, pagerduty, pushover, slack, sms, webhook
 from tasks.channels.base import DeliveryError, DeliveryResult
 from tasks.messages import AlertMessage
+from tasks.notices import Notice, is_notice
 
 Send = Callable[[Notification, AlertMessage, Settings], DeliveryResult]
 
@@ -48,4 +50,22 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
     return spec.send(notification, message, settings)
 
 
-__all__ = ["CHANNELS", "ChannelSpec", "DeliveryError", "DeliveryResult", "configured_channels", "send"]
+def send_payload(notification: Notification, payload: dict[str, Any], settings: Settings) -> DeliveryResult:
+    """Deliver the message the notification keeps: an alert about an error, or a notice to one person."""
+    if is_notice(payload):
+        spec = CHANNELS.get(Channel(notification.channel))
+        if spec is None or not spec.configured(settings):
+            raise DeliveryError(f"{notification.channel} is not configured", transient=False)
+        return notice.send(notification, Notice.from_payload(payload), settings)
+    return send(notification, AlertMessage.from_payload(payload), settings)
+
+
+__all__ = [
+    "CHANNELS",
+    "ChannelSpec",
+    "DeliveryError",
+    "DeliveryResult",
+    "configured_channels",
+    "send",
+    "send_payload",
+]

@@ -76,15 +76,22 @@ def _smtp_error(exc: smtplib.SMTPResponseException) -> DeliveryError:
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, status_code=code)
 
 
-def send(notification: Notification, message: AlertMessage, settings: Settings) -> DeliveryResult:
+def smtp_server(settings: Settings) -> SmtpServer:
     if settings.smtp_url is None:
         raise DeliveryError("e-mail is not configured (ERRLOG_SMTP_URL)", transient=False)
     try:
-        server = parse_smtp_url(settings.smtp_url)
+        return parse_smtp_url(settings.smtp_url)
     except ValueError as exc:
         raise DeliveryError(f"ERRLOG_SMTP_URL: {exc}", transient=False) from None
-    mail = compose(notification, message, settings.smtp_from)
-    timeout = settings.notification_timeout_seconds
+
+
+def send(notification: Notification, message: AlertMessage, settings: Settings) -> DeliveryResult:
+    server = smtp_server(settings)
+    return transmit(compose(notification, message, settings.smtp_from), server, settings.notification_timeout_seconds)
+
+
+def transmit(mail: EmailMessage, server: SmtpServer, timeout: float) -> DeliveryResult:
+    """Hand one composed mail to the SMTP server; DeliveryError says whether it is worth retrying."""
     context = ssl.create_default_context()
     try:
         smtp: smtplib.SMTP

@@ -25,6 +25,8 @@ def payload(notification: Notification, message: AlertMessage) -> dict[str, Any]
         f"{message.trigger_label} in {message.service}{env}",
         f"{message.times_seen:,} events, {message.users_affected:,} users",
     ]
+    if message.note:
+        lines.insert(1, message.note)
     if message.frames:
         lines.append(message.frames[-1][0])  # where it broke
     lines.append(message.tui_command)

@@ -1,4 +1,5 @@
-"""PagerDuty Events API v2: a trigger event deduplicated on the error id, so repeats update one incident."""
+"""PagerDuty Events API v2: a trigger event deduplicated on the error id, so repeats update one incident; and the
+acknowledge and resolve events that follow the error's state in errlog."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from errlog.settings import Settings
 from tasks.channels.base import DeliveryError, DeliveryResult, post
 from tasks.messages import AlertMessage, facts, subject
 
+# Incident updates by notification trigger: they name the incident by its dedup_key and carry nothing else.
+UPDATE_ACTIONS = {"acknowledged": "acknowledge", "resolved": "resolve"}
 # PagerDuty's four severities.
 SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "info"}
 
@@ -23,6 +26,9 @@ def dedup_key(issue_id: int) -> str:
 
 
 def event(message: AlertMessage, routing_key: str) -> dict[str, Any]:
+    action = UPDATE_ACTIONS.get(message.trigger)
+    if action is not None:
+        return {"routing_key": routing_key, "event_action": action, "dedup_key": dedup_key(message.issue_id)}
     details: dict[str, Any] = {label: value for label, value in facts(message)}
     details["Trigger"] = message.trigger_label
     details["Error id"] = message.issue_id
