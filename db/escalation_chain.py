@@ -106,7 +106,7 @@ def clock_starts(session: Session, issues: Iterable[Issue]) -> dict[int, tuple[d
                 select(Escalation.issue_id, func.max(Escalation.created_at))
                 .where(Escalation.issue_id.in_(batch))
                 .group_by(Escalation.issue_id)
-            ).tuples()
+            ).all()
         )
         for issue_id in batch:
             episode = reopened.get(issue_id) or first_page.get(issue_id) or by_id[issue_id].first_seen
@@ -120,7 +120,7 @@ def _grouped(session: Session, aggregate: object, ids: list[int], triggers: tupl
         select(Notification.issue_id, aggregate)  # type: ignore[call-overload]
         .where(Notification.issue_id.in_(ids), Notification.trigger.in_(triggers))
         .group_by(Notification.issue_id)
-    ).tuples()
+    ).all()
     return {issue_id: at for issue_id, at in rows}
 
 

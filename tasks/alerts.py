@@ -218,14 +218,12 @@ def escalation_recipient(session: Session, escalation: Escalation | None) -> Rec
 def escalation_note(session: Session, escalation: Escalation) -> str:
     """E.g. "Level 2, from Pia to Sam: unacknowledged for 15 min (step 1 of chain 'default')"."""
 
-    def name(developer_id: int | None) -> str:
+    def name(developer_id: int | None, missing: str) -> str:
         developer = session.get(Developer, developer_id) if developer_id is not None else None
-        return developer.name if developer is not None else "nobody"
+        return developer.name if developer is not None else missing
 
-    return (
-        f"Level {escalation.level}, from {name(escalation.from_developer_id)} to {name(escalation.to_developer_id)}: "
-        f"{escalation.reason}"
-    )
+    source, target = name(escalation.from_developer_id, "unassigned"), name(escalation.to_developer_id, "nobody")
+    return f"Level {escalation.level}, from {source} to {target}: {escalation.reason}"
 
 
 def find_recipient(session: Session, issue: Issue, project: Project, now: dt.datetime) -> Recipient | None:
