@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from collector.api.errors_read import load_error
 from collector.api.events_read import EventOut, event_out
@@ -17,6 +17,7 @@ from collector.api.histograms import Histogram, hours_and_days
 from collector.api.schemas import DeveloperRef, ErrorOut, error_out
 from collector.api.tag_values import TAG_SAMPLE, TagDistribution, tag_distribution
 from db.enums import Channel, NotificationStatus, Role
+from db.escalation_chain import next_step_for
 from db.models import AuditEntry, Comment, Developer, Escalation, Event, Issue, Notification
 
 api = Api()
@@ -76,6 +77,18 @@ class TimelineEntry(BaseModel):
     escalation: EscalationEntry | None = None
 
 
+class NextEscalation(BaseModel):
+    """The step the project's escalation chain takes next, if the error's state stays as it is."""
+
+    chain: str
+    step: int = Field(description="1-based, among the chain's steps for the error's severity.")
+    level: int
+    condition: str = Field(description="unacknowledged or unresolved")
+    after_minutes: int
+    due_at: dt.datetime = Field(description="Checked every minute; past due means at the next check.")
+    reason: str = Field(description="The reason the escalation will record.")
+
+
 class ErrorDetail(ErrorOut):
     latest_event: EventOut | None
     tags: list[TagDistribution]
@@ -86,6 +99,9 @@ class ErrorDetail(ErrorOut):
     timeline_truncated: bool = Field(
         description=f"True when a source had more than {TIMELINE_LIMIT} entries (the oldest ones are left out)."
     )
+    next_escalation: NextEscalation | None = Field(
+        None, description="Null when the project has no chain, or no step of it applies to the error now."
+    )
 
 
 @api.route(
@@ -95,7 +111,8 @@ def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
     """The error with its latest event (full payload: stack trace with context lines, breadcrumbs, request, user,
     contexts; read from the MongoDB archive when it holds it), tag value distribution, hourly
     events over 24 h and daily over 30 d, and its timeline: first seen, changes (assignment, acknowledgement,
-    resolution, status), comments, notifications with their delivery state, escalations."""
+    resolution, status), comments, notifications with their delivery state, escalations; and the escalation chain's
+    next step, when one is ahead."""
     issue = load_error(ctx.session, req.path["error_id"])
     session = ctx.session
     latest = session.scalars(
@@ -113,6 +130,22 @@ def get_error(ctx: ApiContext, req: ApiRequest) -> ErrorDetail:
         histogram_30d=histogram_30d,
         timeline=timeline,
         timeline_truncated=truncated,
+        next_escalation=_next_escalation(session, issue),
+    )
+
+
+def _next_escalation(session: Session, issue: Issue) -> NextEscalation | None:
+    step = next_step_for(session, issue)
+    if step is None:
+        return None
+    return NextEscalation(
+        chain=step.chain_name,
+        step=step.number,
+        level=step.level,
+        condition=step.condition.value,
+        after_minutes=step.after_minutes,
+        due_at=step.due_at,
+        reason=step.reason(),
     )
 
 

@@ -3,6 +3,7 @@ resolving (single, PATCH, bulk) acknowledge and resolve the error's PagerDuty in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,3 +161,25 @@ def test_a_failed_update_is_retried_like_any_notification(api, responder, tasks,
     [update] = rows(api, trigger="resolved")
     assert update.status == NotificationStatus.FAILED and update.last_status_code == 503
     assert update.next_attempt_at is not None
+
+
+def test_the_detail_shows_when_the_chain_escalates_next(api, viewer, admin, cat) -> None:
+    with api.collector.session() as session:
+        project_id = session.scalars(select(Project.id)).first()
+    chain = {"steps": [{"severity": "critical", "after_minutes": 15, "target_developer_id": cat}]}
+    assert admin.put(f"/projects/{project_id}/escalation-chain/", json=chain).status_code == 200
+    first_seen = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    critical_id = seed(api, first_seen=first_seen)
+    high_id = seed(api, severity=Severity.HIGH)
+
+    detail = viewer.get(f"/errors/{critical_id}/").json()
+    assert detail["next_escalation"] == {
+        "chain": "default",
+        "step": 1,
+        "level": 2,
+        "condition": "unacknowledged",
+        "after_minutes": 15,
+        "due_at": "2026-03-10T12:15:00Z",
+        "reason": "unacknowledged for 15 min (step 1 of chain 'default')",
+    }
+    assert viewer.get(f"/errors/{high_id}/").json()["next_escalation"] is None  # no step for high errors
