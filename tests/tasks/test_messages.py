@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 from typing import Any
 
 from tasks.channels.sms import fits_one_segment, gsm_length, sms_text
@@ -148,3 +149,12 @@ def test_sms_with_unicode_uses_the_70_character_segment() -> None:
 def test_sms_without_environment_or_frames() -> None:
     message = dataclasses.replace(make_message(), environment=None, frames=())
     assert sms_text(message) == "CRITICAL checkout: KeyError: 'sku' #42 errlog-tui --open 42"
+
+
+def test_an_escalation_says_why_in_every_long_form_and_first_in_short_text() -> None:
+    note = "Level 2, from Pia to Sam: unacknowledged for 15 min (step 1 of chain 'default')"
+    message = make_message(trigger="escalation", note=note)
+    assert f"{'Why'.ljust(len('Users affected'))}  {note}" in plain_text(message).splitlines()
+    assert html.escape(note) in html_text(message)
+    assert short_text(message).startswith("Escalated: CRITICAL checkout")
+    assert AlertMessage.from_payload(message.to_payload()) == message

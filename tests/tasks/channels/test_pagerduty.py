@@ -47,3 +47,12 @@ def test_a_rejected_event_is_permanent(receiver: Receiver) -> None:
     with pytest.raises(DeliveryError, match="routing_key is invalid") as caught:
         pagerduty.send(make_notification(Channel.PAGERDUTY, "default"), make_message(), settings)
     assert not caught.value.transient
+
+
+@pytest.mark.parametrize(("trigger", "action"), [("acknowledged", "acknowledge"), ("resolved", "resolve")])
+def test_acknowledge_and_resolve_name_the_incident_by_its_dedup_key(
+    receiver: Receiver, trigger: str, action: str
+) -> None:
+    settings = load_settings(pagerduty_url=receiver.url, pagerduty_routing_key="R0UT1NGKEY")
+    pagerduty.send(make_notification(Channel.PAGERDUTY, "default"), make_message(trigger=trigger), settings)
+    assert receiver.requests[0].json() == {"routing_key": "R0UT1NGKEY", "event_action": action, "dedup_key": "42"}
