@@ -20,13 +20,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.enums import NotificationStatus, Severity
-from db.models import Notification, NotificationAttempt
+from db.models import Escalation, EscalationChain, EscalationStep, Notification, NotificationAttempt
 from db.types import utcnow
 from errlog.settings import Settings
 from tasks.alerts import alert_issue
 from tasks.deliver import LOST_ATTEMPT, retry_due_notifications
 from tasks.queue import SqliteQueue, huey
-from tests.db.factories import make_event, make_issue, make_project
+from tests.db.factories import make_developer, make_event, make_issue, make_project
 from tests.tasks.receivers import Receiver, Reply, closed_port_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,3 +235,29 @@ def test_bad_options_are_refused(isolated_environment: Path) -> None:
     result = run_worker("--workers", "0")
     assert result.returncode == 2
     assert "--workers" in result.stderr
+
+
+@pytest.mark.redis
+def test_two_workers_with_periodic_jobs_escalate_a_due_error_once(
+    db_session: Session, redis_url: str, redis_queue: str, receiver: Receiver, workers: Workers
+) -> None:
+    project = make_project(db_session)
+    lead = make_developer(db_session, "Lea")
+    db_session.add(
+        EscalationChain(
+            project_id=project.id, steps=[EscalationStep(position=0, after_minutes=15, target_developer_id=lead.id)]
+        )
+    )
+    long_ago = utcnow() - dt.timedelta(hours=1)
+    issue = make_issue(db_session, project, severity=Severity.CRITICAL, first_seen=long_ago)
+    db_session.commit()
+    for _ in range(2):  # both run the periodic jobs: the chain's job still runs once a minute, under its lock
+        workers.start("--workers", "2", ERRLOG_REDIS_URL=redis_url, ERRLOG_QUEUE_NAME=redis_queue)
+
+    # The jobs start at the next whole minute; the page goes to the company webhook as every alert does.
+    eventually(lambda: receiver.requests, "the escalation's page", workers, timeout=150)
+    (request,) = receiver.requests
+    assert request.json()["trigger"] == "escalation" and request.json()["error"]["id"] == issue.id
+    db_session.expire_all()
+    escalations = db_session.scalars(select(Escalation).where(Escalation.issue_id == issue.id)).all()
+    assert [(e.actor, e.to_developer_id) for e in escalations] == [("chain", lead.id)]
