@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.enums import EscalationCondition, IssueStatus, Severity
@@ -140,16 +140,24 @@ def next_step_for(session: Session, issue: Issue) -> NextStep | None:
     return next_step(issue, chain, start, after_escalation)
 
 
+def _escalatable(session: Session, chain: EscalationChain) -> list[Issue]:
+    """The open errors of the chain's project below the top level its steps reach for their severity: the only
+    ones it may still escalate (the rest of a big backlog is not read every minute)."""
+    conditions = []
+    for severity in Severity:
+        levels = [level for level, _ in chain_levels(list(chain.steps), severity)]
+        if levels:
+            conditions.append(and_(Issue.severity == severity, Issue.escalation_level < max(levels)))
+    if not conditions:
+        return []
+    query = select(Issue).where(Issue.project_id == chain.project_id, Issue.status.in_(OPEN_STATUSES), or_(*conditions))
+    return list(session.scalars(query.order_by(Issue.id)))
+
+
 def due_steps(session: Session, now: dt.datetime) -> list[NextStep]:
     """Every open error of a project with a chain whose next step is due at `now`, oldest due first."""
     chains = _chains(session)
-    if not chains:
-        return []
-    issues = list(
-        session.scalars(
-            select(Issue).where(Issue.project_id.in_(list(chains)), Issue.status.in_(OPEN_STATUSES)).order_by(Issue.id)
-        )
-    )
+    issues = [issue for chain in chains.values() for issue in _escalatable(session, chain)]
     starts = clock_starts(session, issues)
     due = []
     for issue in issues:
