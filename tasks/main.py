@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tasks import alerts, deliver
+from tasks.analysis import jobs as analysis
 from tasks.queue import huey
 
-__all__ = ["alerts", "deliver", "huey"]
+__all__ = ["alerts", "analysis", "deliver", "huey"]
