@@ -157,7 +157,8 @@ def detect_spikes(
     project_of: Mapping[int, int],
     minutes: Mapping[int, Counter[dt.datetime]],
 ) -> list[Finding]:
-    """Spikes of errors and of whole services, given the last hour's events per issue and minute."""
+    """Spikes of errors, and of whole services none of whose errors spikes on its own (many errors each rising a
+    little), given the last hour's events per issue and minute."""
     longest = max(WINDOWS)
     # Only counts that could pass the minimum need a baseline: most errors are quiet and cost nothing here.
     candidates = [i for i, m in minutes.items() if recent_count(m, now, longest) >= params.spike_min_events]
@@ -189,6 +190,8 @@ def detect_spikes(
                 subject = f"{issue.name}: {quoted(issue.title)}"
                 findings.append(_finding(project_of[issue.id], issue.id, subject, *spike, now))
 
+    # A service's spike that one of its errors' spikes explains would only repeat it.
+    busy_projects = [p for p in busy_projects if p not in {f.project_id for f in findings}]
     if busy_projects:
         project_hourly: dict[int, dict[dt.datetime, float]] = {}
         for row in session.execute(
