@@ -82,7 +82,7 @@ def roll_up_day(session: Session, day: dt.date) -> int:
     """Write the day's DailyStat rows: updated in place, added, or zeroed when their counts went away (an error
     deleted since). Returns the number of rows the day has."""
     computed = compute_day(session, day)
-    names = dict(session.execute(select(Project.id, Project.name)).tuples().all())
+    names: dict[int, str] = {project_id: name for project_id, name in session.execute(select(Project.id, Project.name))}
     existing = {
         (row.project_id, Severity(row.severity)): row
         for row in session.scalars(select(DailyStat).where(DailyStat.day == day))

@@ -49,7 +49,7 @@ def rate_alerts_due(session: Session, now: dt.datetime) -> list[RateAlert]:
     due = []
     for project_id, limit in session.execute(
         select(Project.id, Project.max_events_per_minute).where(Project.max_events_per_minute.is_not(None))
-    ).tuples():
+    ).all():
         minutes = project_minutes(session, project_id, since, now)
         if not minutes:
             continue
