@@ -93,3 +93,18 @@ def test_a_third_service_joining_the_outage_joins_the_pattern(db_session: Sessio
     [pattern] = correlated(db_session)
     assert sorted(link.issue_id for link in pattern.issues) == sorted(i.id for i in issues)
     assert pattern.description.startswith("3 errors in 3 services (gateway, mobile, orders)")
+
+
+def test_the_pattern_follows_its_group_as_errors_join(db_session: Session) -> None:
+    minutes = list(range(0, 30, 3))
+    orders = make_issue(db_session, make_project(db_session, name="orders"), first_seen=LONG_AGO)
+    gateway = make_issue(db_session, make_project(db_session, name="gateway"), first_seen=LONG_AGO)
+    add_events(db_session, orders, at_minutes(minutes, per_minute=6))
+    add_events(db_session, gateway, at_minutes(minutes, per_minute=4))
+    [first] = correlated(db_session)
+
+    mobile = make_issue(db_session, make_project(db_session, name="mobile"), first_seen=LONG_AGO)
+    add_events(db_session, mobile, at_minutes(minutes, per_minute=2))
+    [again] = correlated(db_session)
+    assert again.id == first.id  # the same main error: the same pattern, updated
+    assert sorted(link.issue_id for link in again.issues) == sorted([orders.id, gateway.id, mobile.id])
