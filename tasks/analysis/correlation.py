@@ -2,8 +2,10 @@
 that one cause (a database, a shared dependency, a deploy) is behind them all.
 
 Each error is reduced to the set of minutes it had events in; two errors of different services are linked when
-the Jaccard index of their sets (minutes shared / minutes either had) is at least MIN_JACCARD. Linked errors form
-groups (connected components), and each group spanning two or more services is one pattern, listing every error."""
+the Jaccard index of their sets (minutes shared / minutes either had) is at least MIN_JACCARD and they share at
+least MIN_LIFT times the minutes two independent errors that busy would share by chance (errors failing in most
+minutes overlap a lot whatever their cause). Linked errors form groups (connected components), and each group
+spanning two or more services is one pattern, listing every error."""
 
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from tasks.analysis.findings import Finding
 from tasks.analysis.text import quoted
 
 WINDOW = dt.timedelta(hours=1)
+WINDOW_MINUTES = int(WINDOW.total_seconds() // 60)
 # Errors active in fewer minutes than this cannot show a pattern: two errors seen once each in the same minute is
 # chance, not correlation.
 MIN_ACTIVE_MINUTES = 5
 MIN_JACCARD = 0.5
+MIN_LIFT = 1.5
 # The busiest errors only, so the pairwise comparison stays small however many errors there are.
 MAX_CANDIDATES = 300
 MAX_NAMED = 4
@@ -32,6 +36,12 @@ MAX_NAMED = 4
 def jaccard(a: Set[dt.datetime], b: Set[dt.datetime]) -> float:
     union = len(a | b)
     return len(a & b) / union if union else 0.0
+
+
+def lift(a: Set[dt.datetime], b: Set[dt.datetime], minutes: int) -> float:
+    """Minutes shared, over the number expected if the two errors failed independently of each other."""
+    expected = len(a) * len(b) / minutes
+    return len(a & b) / expected if expected else 0.0
 
 
 def correlated_groups(
@@ -56,7 +66,7 @@ def correlated_groups(
             if project_of[a] == project_of[b]:
                 continue
             index = jaccard(active[a], active[b])
-            if index >= MIN_JACCARD:
+            if index >= MIN_JACCARD and lift(active[a], active[b], WINDOW_MINUTES) >= MIN_LIFT:
                 links.append((a, b, index))
                 parent[root(a)] = root(b)
     linked = {issue_id for a, b, _ in links for issue_id in (a, b)}
@@ -114,7 +124,7 @@ def detect_correlated(
                     "jaccard": round(index, 3),
                     "services": services,
                     "shared_minutes": len(shared),
-                    "window_minutes": int(WINDOW.total_seconds() // 60),
+                    "window_minutes": WINDOW_MINUTES,
                 },
                 window_start=now - WINDOW,
                 window_end=now,

@@ -108,3 +108,13 @@ def test_the_pattern_follows_its_group_as_errors_join(db_session: Session) -> No
     [again] = correlated(db_session)
     assert again.id == first.id  # the same main error: the same pattern, updated
     assert sorted(link.issue_id for link in again.issues) == sorted([orders.id, gateway.id, mobile.id])
+
+
+def test_errors_failing_in_most_minutes_are_not_correlated_by_chance(db_session: Session) -> None:
+    # Two background errors, each in 45 of the 60 minutes, independently: they share about 34 minutes (a Jaccard
+    # index near 0.6) only because both are nearly always there.
+    rng = random.Random(3)
+    for name in ("orders", "gateway"):
+        issue = make_issue(db_session, make_project(db_session, name=name), first_seen=LONG_AGO)
+        add_events(db_session, issue, at_minutes(sorted(rng.sample(range(60), 45))))
+    assert correlated(db_session) == []
