@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collector.storage import StoreOutcome
 from db.enums import IssueStatus
+from db.event_rates import events_since, minute_of, rate_event_id
 from db.models import Event, Issue, Project
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,18 @@ def enqueue_with_huey(alert: AlertDue) -> None:
 
 
 class AlertDecider:
-    """Turns store outcomes into due alerts: state transitions, plus per-project thresholds
-    (N events of one issue within M minutes, alerted once when the count crosses N)."""
+    """Turns store outcomes into due alerts: state transitions, plus per-project thresholds (N events of one issue
+    within M minutes, alerted once when the count crosses N; more than Project.max_events_per_minute events in
+    the project in one minute, alerted once when the minute's count goes above it)."""
 
     def __init__(self, session_factory: sessionmaker[Session], enqueue: Enqueue = enqueue_with_huey) -> None:
         self._sessions = session_factory
         self._enqueue = enqueue
         self._thresholds: dict[int, tuple[int, int]] = {}
+        self._rate_limits: dict[int, int] = {}
         self._thresholds_loaded = 0.0
+        # (project, minute) rate alerts made by this process: a batch spanning a minute's start must not make two.
+        self._rate_alerted: set[tuple[int, dt.datetime]] = set()
 
     def __call__(self, outcomes: list[StoreOutcome]) -> None:
         for alert in self.decide(outcomes):
@@ -76,21 +81,56 @@ class AlertDecider:
             for transition in sorted(o.transitions)
         ]
         stored = [o for o in outcomes if o.stored]
-        if stored and self._project_thresholds():
+        thresholds = self._project_thresholds() if stored else {}
+        if thresholds:
             alerts.extend(self._threshold_alerts(stored))
+        if stored and self._rate_limits:
+            alerts.extend(self._rate_alerts(stored))
         return alerts
 
     def _project_thresholds(self) -> dict[int, tuple[int, int]]:
+        """The issue thresholds; reloads them and the rate limits when the cache is stale."""
         if time.monotonic() - self._thresholds_loaded > THRESHOLD_CACHE_SECONDS:
             with self._sessions() as session:
                 rows = session.execute(
-                    select(Project.id, Project.alert_threshold_events, Project.alert_threshold_minutes).where(
-                        Project.alert_threshold_events.is_not(None), Project.alert_threshold_minutes.is_not(None)
+                    select(
+                        Project.id,
+                        Project.alert_threshold_events,
+                        Project.alert_threshold_minutes,
+                        Project.max_events_per_minute,
+                    ).where(
+                        (Project.alert_threshold_events.is_not(None) & Project.alert_threshold_minutes.is_not(None))
+                        | Project.max_events_per_minute.is_not(None)
                     )
                 ).all()
-            self._thresholds = {row.id: (row.alert_threshold_events, row.alert_threshold_minutes) for row in rows}
+            self._thresholds = {
+                row.id: (row.alert_threshold_events, row.alert_threshold_minutes)
+                for row in rows
+                if row.alert_threshold_events is not None and row.alert_threshold_minutes is not None
+            }
+            self._rate_limits = {row.id: row.max_events_per_minute for row in rows if row.max_events_per_minute}
             self._thresholds_loaded = time.monotonic()
         return self._thresholds
+
+    def _rate_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
+        """One alert when a project's events this minute go above its limit, about the error with the most events
+        in the batch. A count of the minute's events of the projects in the batch that have a limit: one short
+        range read of the received_at index."""
+        added = Counter(o.project_id for o in stored if o.project_id in self._rate_limits)
+        if not added:
+            return []
+        minute = minute_of(dt.datetime.now(dt.UTC))
+        self._rate_alerted = {(p, m) for p, m in self._rate_alerted if m >= minute}
+        with self._sessions() as session:
+            in_minute = events_since(session, added, minute)
+        alerts = []
+        for project_id, count_added in added.items():
+            limit, count = self._rate_limits[project_id], in_minute.get(project_id, 0)
+            if count > limit >= count - count_added and (project_id, minute) not in self._rate_alerted:
+                self._rate_alerted.add((project_id, minute))
+                busiest = Counter(o.issue_id for o in stored if o.project_id == project_id).most_common(1)[0][0]
+                alerts.append(AlertDue(busiest, "threshold", rate_event_id(project_id, minute)))
+        return alerts
 
     def _threshold_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
         thresholds = self._thresholds

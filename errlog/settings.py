@@ -223,6 +223,23 @@ class Settings(BaseSettings):
         "Unset: webhooks go out unsigned.",
     )
 
+    # ---- analysis: patterns the worker detects (tasks/analysis/) ----
+    pattern_spike_min_events: int = Field(
+        default=10,
+        ge=1,
+        description="Fewest events in an hour (or 15 minutes) that can make a spike, however quiet the error or "
+        "service usually is at that time of day.",
+    )
+    pattern_recurring_days: int = Field(
+        default=3,
+        ge=2,
+        description="An open error seen on at least this many distinct days of the last "
+        "ERRLOG_PATTERN_RECURRING_WINDOW_DAYS is a recurring pattern.",
+    )
+    pattern_recurring_window_days: int = Field(
+        default=7, ge=2, le=90, description="Days looked back over for recurring errors."
+    )
+
     # ---- the terminal UI (tui/): which server it talks to, named profiles, key bindings ----
     server: str | None = Field(
         default=None,

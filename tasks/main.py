@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tasks import alerts, deliver, escalate, incidents, shift_notice
+from tasks.analysis import jobs as analysis
 from tasks.queue import huey
 
-__all__ = ["alerts", "deliver", "escalate", "huey", "incidents", "shift_notice"]
+__all__ = ["alerts", "analysis", "deliver", "escalate", "huey", "incidents", "shift_notice"]

@@ -96,6 +96,9 @@ async def fill(stack: LocalStack, info: LocalInfo, progress: Progress) -> None:
         if first:
             await triage(http, projects, ids, developers, progress)
             (stack.data_dir / SEEDED_FILE).write_text(dt.datetime.now(dt.UTC).isoformat() + "\n")
+    # The worker looks for patterns every five minutes; run it once now so the Patterns pane has content at once.
+    progress("Demo: looking for patterns ...")
+    await stack.run("analyze")
     progress("Demo data ready")
 
 

@@ -25,6 +25,7 @@ FIELDS = (
     "fallback_developer_id",
     "alert_threshold_events",
     "alert_threshold_minutes",
+    "max_events_per_minute",
     "alert_environments",
     "routing",
     "webhook_url",
@@ -87,6 +88,9 @@ class ProjectOut(BaseModel):
     fallback_developer: DeveloperRef | None = Field(description="Paged when nobody is assigned or on call.")
     alert_threshold_events: int | None
     alert_threshold_minutes: int | None
+    max_events_per_minute: int | None = Field(
+        description="Alert when the whole project receives more events than this in one minute; null: no limit."
+    )
     alert_environments: list[str] | None = Field(description="Environments that page; null: all.")
     routing: dict[str, Any] | None
     webhook_url: str | None = Field(description="Shown whole to admins only: such URLs often carry a secret.")
@@ -108,6 +112,9 @@ class ProjectPatch(BaseModel):
     fallback_developer_id: RowId | None = None
     alert_threshold_events: int | None = Field(None, ge=1, le=10_000_000)
     alert_threshold_minutes: int | None = Field(None, ge=1, le=60 * 24 * 7)
+    max_events_per_minute: int | None = Field(
+        None, ge=1, le=10_000_000, description="Events per minute of the whole project above which it alerts."
+    )
     alert_environments: Annotated[list[Environment], AfterValidator(_environments)] | None = Field(None, max_length=50)
     routing: Routing | None = None
     webhook_url: WebhookUrl | None = None
@@ -144,6 +151,7 @@ def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
         else None,
         alert_threshold_events=project.alert_threshold_events,
         alert_threshold_minutes=project.alert_threshold_minutes,
+        max_events_per_minute=project.max_events_per_minute,
         alert_environments=project.alert_environments,
         routing=project.routing,
         webhook_url=project.webhook_url if ctx.token.role == Role.ADMIN else _redacted(project.webhook_url),
@@ -185,7 +193,7 @@ def get_project(ctx: ApiContext, req: ApiRequest) -> ProjectOut:
     "PATCH",
     "/projects/{project_id:int}/",
     role=Role.ADMIN,
-    summary="Change a project's team, fallback contact, alert thresholds, routing, webhook or scrubbing",
+    summary="Change a project's team, fallback contact, alert thresholds and rate limit, routing, webhook or scrubbing",
     tag="projects",
     body=ProjectPatch,
     response=ProjectOut,

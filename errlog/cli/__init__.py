@@ -11,6 +11,7 @@ from errlog.cli.common import CliError, expected_errors
 
 # Command name -> module defining it as `command`. Adding a command is one line here.
 COMMANDS = {
+    "analyze": "errlog.cli.analyze",
     "config": "errlog.cli.config",
     "db": "errlog.cli.db",
     "developer": "errlog.cli.developer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import update
 
@@ -79,3 +80,21 @@ def test_a_threshold_alerts_once_when_crossed(collector):
     for _ in range(5):
         send(collector, project_id, key_of(dsn), make_event())
     assert triggers(collector) == ["new", "threshold"]
+
+
+def test_a_project_above_its_events_per_minute_alerts_once_in_that_minute(collector):
+    project_id, dsn, _ = collector.create_project()
+    with collector.session() as session:
+        session.execute(update(Project).where(Project.id == project_id).values(max_events_per_minute=3))
+        session.commit()
+    # The limit is per calendar minute: start early in one, so the five events fall in the same minute.
+    if dt.datetime.now(dt.UTC).second >= 50:
+        time.sleep(61 - dt.datetime.now(dt.UTC).second)
+    start = dt.datetime.now(dt.UTC)
+    for _ in range(5):
+        send(collector, project_id, key_of(dsn), make_event())
+    assert triggers(collector) == ["new", "threshold"]  # on the fourth event, and only then
+    alert = collector.alerts[1]
+    assert alert.event_id == f"rate-{project_id}-{start:%Y%m%d%H%M}"
+    with collector.session() as session:
+        assert alert.issue_id == session.query(Issue.id).scalar()

@@ -52,6 +52,7 @@ PROOF = {
         "states": "diagram: statuses checked",
         "routing": "diagram",
         "escalation": "diagram",
+        "analysis": "diagram",
         "schema": "tables, columns and relations checked",
     },
 }

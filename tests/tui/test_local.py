@@ -62,6 +62,9 @@ async def test_demo_fills_a_separate_database(tmp_path: Path, isolated_environme
         assert any(r["escalation_level"] for r in rows) and any(r["assignee"] for r in rows)
         assert any(r["is_regression"] for r in rows) and any(r["status"] == "ignored" for r in rows)
         assert any(r["status"] == "acknowledged" for r in rows)
+        # The analysis ran once after the fill: the regression the triage caused is a pattern.
+        patterns = await api_get(link.server, link.token, "/patterns/")
+        assert "regression" in {p["kind"] for p in patterns["items"]}
         oncall = await api_get(link.server, link.token, "/oncall/")
         assert len(oncall) == len(SERVICES)
         # The worker delivers the alerts: to the stand-in ntfy server (sent) and a closed Slack port (failing).

@@ -98,6 +98,20 @@ def test_patch_project_alert_settings_is_audited(api, admin):
     assert len(audit_rows(api, "project.update")) == 2
 
 
+def test_patch_a_projects_events_per_minute_limit(api, admin, viewer):
+    project_id, _, _ = api.collector.create_project("shop")
+    response = admin.patch(f"/projects/{project_id}/", json={"max_events_per_minute": 600})
+    assert response.status_code == 200, response.text
+    assert response.json()["max_events_per_minute"] == 600
+    assert viewer.get(f"/projects/{project_id}/").json()["max_events_per_minute"] == 600
+    [entry] = audit_rows(api, "project.update")
+    assert (entry.before, entry.after) == ({"max_events_per_minute": None}, {"max_events_per_minute": 600})
+    cleared = admin.patch(f"/projects/{project_id}/", json={"max_events_per_minute": None})
+    assert cleared.json()["max_events_per_minute"] is None
+    with api.collector.session() as session:
+        assert session.get_one(Project, project_id).max_events_per_minute is None
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -115,6 +129,8 @@ def test_patch_project_alert_settings_is_audited(api, admin):
         ({"name": "renamed"}, "body.name"),
         ({"webhook_url": "https://example.com/\x00"}, "body.webhook_url"),
         ({"team_id": 2**40}, "body.team_id"),
+        ({"max_events_per_minute": 0}, "body.max_events_per_minute"),
+        ({"max_events_per_minute": "many"}, "body.max_events_per_minute"),
     ],
 )
 def test_bad_project_changes_are_422_naming_the_field(api, admin, body, field):

@@ -1,0 +1,98 @@
+"""Events per minute, for the project rate limit (checked on ingest and hourly) and the correlation of errors.
+
+The roll-ups count by hour; minutes are counted from the events themselves over short windows, which the index on
+events.received_at keeps to a range scan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy.orm import Session
+
+from db.models import Event
+
+MINUTE_FORMAT = "%Y-%m-%d %H:%M"
+MINUTE = dt.timedelta(minutes=1)
+
+
+def minute_of(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(second=0, microsecond=0)
+
+
+def _minute_label(session: Session) -> ColumnElement[str]:
+    """received_at cut to its UTC minute as 'YYYY-MM-DD HH:MM', the same text on both backends."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", Event.received_at), "YYYY-MM-DD HH24:MI")
+    # SQLite keeps naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff': the minute is its first 16 characters.
+    return func.substr(func.cast(Event.received_at, String), 1, 16)
+
+
+def _parse(label: str) -> dt.datetime:
+    return dt.datetime.strptime(label, MINUTE_FORMAT).replace(tzinfo=dt.UTC)
+
+
+def events_since(session: Session, project_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
+    """Events each project received since `since` (projects with none are left out)."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Event.project_id, func.count())
+        .where(Event.received_at >= since, Event.project_id.in_(ids))
+        .group_by(Event.project_id)
+    ).all()
+    return {project_id: count for project_id, count in rows}
+
+
+def project_minutes(session: Session, project_id: int, since: dt.datetime, until: dt.datetime) -> Counter[dt.datetime]:
+    """The project's events per UTC minute in [since, until)."""
+    label = _minute_label(session)
+    rows = session.execute(
+        select(label, func.count())
+        .where(Event.project_id == project_id, Event.received_at >= since, Event.received_at < until)
+        .group_by(label)
+    ).all()
+    return Counter({_parse(minute): count for minute, count in rows})
+
+
+def busiest_issue(session: Session, project_id: int, since: dt.datetime, until: dt.datetime) -> int | None:
+    """The project's issue with the most events in [since, until) (the lowest id on a tie)."""
+    count = func.count()
+    return session.scalar(
+        select(Event.issue_id)
+        .where(Event.project_id == project_id, Event.received_at >= since, Event.received_at < until)
+        .group_by(Event.issue_id)
+        .order_by(count.desc(), Event.issue_id)
+        .limit(1)
+    )
+
+
+def issue_minutes(
+    session: Session, since: dt.datetime, until: dt.datetime
+) -> tuple[dict[int, int], dict[int, Counter[dt.datetime]]]:
+    """For every issue with events in [since, until): its project, and its events per UTC minute."""
+    label = _minute_label(session)
+    rows = session.execute(
+        select(Event.issue_id, Event.project_id, label, func.count())
+        .where(Event.received_at >= since, Event.received_at < until)
+        .group_by(Event.issue_id, Event.project_id, label)
+    ).all()
+    project_of: dict[int, int] = {}
+    minutes: defaultdict[int, Counter[dt.datetime]] = defaultdict(Counter)
+    for issue_id, project_id, minute, count in rows:
+        project_of[issue_id] = project_id
+        minutes[issue_id][_parse(minute)] += count
+    return project_of, dict(minutes)
+
+
+def rate_event_id(project_id: int, minute: dt.datetime) -> str:
+    """What a project's events-per-minute alert names as its cause, in place of an event id: the project and the
+    minute, so the alert for one minute is made once (on ingest and by the hourly check alike)."""
+    return f"rate-{project_id}-{minute_of(minute):%Y%m%d%H%M}"
+
+
+def rate_event_prefix(project_id: int) -> str:
+    return f"rate-{project_id}-"
