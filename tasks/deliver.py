@@ -19,7 +19,7 @@ from db.models import Notification, NotificationAttempt
 from db.types import utcnow
 from tasks import channels
 from tasks.channels import DeliveryError, DeliveryResult
-from tasks.messages import AlertMessage
+from tasks.digest import message_from_payload
 from tasks.queue import huey, runtime
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def deliver(notification_id: int, *, clock: Clock = utcnow) -> DeliveryOutcome:
     try:
         if not notification.payload:
             raise DeliveryError("the notification has no message to send", transient=False)
-        result = channels.send(notification, AlertMessage.from_payload(notification.payload), settings)
+        result = channels.send(notification, message_from_payload(notification.payload), settings)
     except DeliveryError as exc:
         error = exc
     except Exception as exc:  # a bug in a channel: keep it visible on the row, and retry in case it passes

@@ -10,9 +10,11 @@ from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels import email, ntfy, pagerduty, pushover, slack, sms, webhook
 from tasks.channels.base import DeliveryError, DeliveryResult
+from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage
 
 Send = Callable[[Notification, AlertMessage, Settings], DeliveryResult]
+SendDigest = Callable[[Notification, DigestMessage, Settings], DeliveryResult]
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,26 @@ CHANNELS: dict[Channel, ChannelSpec] = {
     Channel.WEBHOOK: ChannelSpec(webhook.configured, webhook.send),
 }
 
+# Summaries are long reads: they go by e-mail and to the team's Slack channel only.
+DIGEST_SENDERS: dict[Channel, SendDigest] = {Channel.EMAIL: email.send_digest, Channel.SLACK: slack.send_digest}
+
 
 def configured_channels(settings: Settings) -> frozenset[Channel]:
     return frozenset(channel for channel, spec in CHANNELS.items() if spec.configured(settings))
 
 
-def send(notification: Notification, message: AlertMessage, settings: Settings) -> DeliveryResult:
+def send(notification: Notification, message: AlertMessage | DigestMessage, settings: Settings) -> DeliveryResult:
     """Deliver through the notification's channel; DeliveryError says whether it is worth retrying."""
     spec = CHANNELS.get(Channel(notification.channel))
     if spec is None:
         raise DeliveryError(f"no sender for channel {notification.channel}", transient=False)
     if not spec.configured(settings):
         raise DeliveryError(f"{notification.channel} is no longer configured", transient=False)
+    if isinstance(message, DigestMessage):
+        send_digest = DIGEST_SENDERS.get(Channel(notification.channel))
+        if send_digest is None:
+            raise DeliveryError(f"summaries are not sent by {notification.channel}", transient=False)
+        return send_digest(notification, message, settings)
     return spec.send(notification, message, settings)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels.base import DeliveryError, DeliveryResult
+from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage, html_text, plain_text, subject
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -76,14 +77,34 @@ def _smtp_error(exc: smtplib.SMTPResponseException) -> DeliveryError:
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, status_code=code)
 
 
+def compose_digest(notification: Notification, digest: DigestMessage, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["Subject"] = digest.subject
+    mail["From"] = sender
+    mail["To"] = notification.target
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid("errlog")
+    mail["X-Errlog-Summary"] = digest.kind
+    mail.set_content(digest.text)
+    mail.add_alternative(digest.html, subtype="html")
+    return mail
+
+
 def send(notification: Notification, message: AlertMessage, settings: Settings) -> DeliveryResult:
+    return transmit(compose(notification, message, settings.smtp_from), settings)
+
+
+def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
+    return transmit(compose_digest(notification, digest, settings.smtp_from), settings)
+
+
+def transmit(mail: EmailMessage, settings: Settings) -> DeliveryResult:
     if settings.smtp_url is None:
         raise DeliveryError("e-mail is not configured (ERRLOG_SMTP_URL)", transient=False)
     try:
         server = parse_smtp_url(settings.smtp_url)
     except ValueError as exc:
         raise DeliveryError(f"ERRLOG_SMTP_URL: {exc}", transient=False) from None
-    mail = compose(notification, message, settings.smtp_from)
     timeout = settings.notification_timeout_seconds
     context = ssl.create_default_context()
     try:
