@@ -159,8 +159,9 @@ def silenced_errors(session: Session, window: MaintenanceWindow) -> list[Silence
     alerts_by_issue = {int(issue_id): int(count) for issue_id, count in alerts if issue_id is not None}
     if not alerts_by_issue:
         return []
-    events_by_issue = dict(
-        session.execute(
+    events_by_issue = {
+        issue_id: count
+        for issue_id, count in session.execute(
             select(Event.issue_id, func.count())
             .where(
                 Event.issue_id.in_(alerts_by_issue),
@@ -168,8 +169,8 @@ def silenced_errors(session: Session, window: MaintenanceWindow) -> list[Silence
                 Event.received_at < window.ends_at,
             )
             .group_by(Event.issue_id)
-        ).tuples()
-    )
+        )
+    }
     issues: Sequence[Issue] = session.scalars(select(Issue).where(Issue.id.in_(alerts_by_issue))).all()
     rows = [
         SilencedError(
