@@ -140,7 +140,7 @@ def project_sections(day: ProjectDay) -> list[Section]:
         Section(f"{day.project}: new errors ({day.new_count})", _lines(day.new, day.new_count)),
         Section(f"{day.project}: regressed ({day.regressed_count})", _lines(day.regressed, day.regressed_count)),
         Section(f"{day.project}: resolved ({day.resolved_count})", _lines(day.resolved, day.resolved_count)),
-        Section(f"{day.project}: top errors (events in the 24 h)", _lines(day.top, len(day.top))),
+        Section(f"{day.project}: top errors (events in the 24 h)", _lines(day.top, len(day.top), "{} events")),
         Section(
             f"{day.project}: low severity, in this summary only ({day.low_count})",
             _lines(day.low, day.low_count),
@@ -148,8 +148,8 @@ def project_sections(day: ProjectDay) -> list[Section]:
     ]
 
 
-def _lines(errors: list[ErrorLine], total: int) -> list[str]:
-    lines = [f"#{e.issue_id} [{e.severity.upper()}] {e.title} ({e.events} events)" for e in errors]
+def _lines(errors: list[ErrorLine], total: int, counted: str = "seen {} times in all") -> list[str]:
+    lines = [f"#{e.issue_id} [{e.severity.upper()}] {e.title} ({counted.format(e.events)})" for e in errors]
     if total > len(errors):
         lines.append(f"... and {total - len(errors)} more")
     return lines
