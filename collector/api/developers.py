@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -27,7 +27,9 @@ api = Api()
 
 # The channel_preferences key that subscribes a developer to the daily summary (tasks/summary.py).
 DAILY_SUMMARY = "daily_summary"
-DailySummary = Literal["daily_summary"]
+# A severity, or the daily summary: one Literal (not a union with Severity) so a bad key gets one clear message.
+PreferenceKey = Literal["critical", "high", "medium", "low", "daily_summary"]
+assert set(get_args(PreferenceKey)) == {*(s.value for s in Severity), DAILY_SUMMARY}
 
 # Channels that reach one person, and the contact each needs. Team-wide channels (Slack, PagerDuty, webhooks)
 # follow the project's routing, so a developer's preferences choose among these only.
@@ -78,7 +80,7 @@ def _pushover_key(value: str) -> str:
     return value
 
 
-def _preferences(value: dict[Severity | DailySummary, list[Channel]]) -> dict[str, list[str]]:
+def _preferences(value: dict[PreferenceKey, list[Channel]]) -> dict[str, list[str]]:
     checked: dict[str, list[str]] = {}
     for severity, channels in value.items():
         if severity == DAILY_SUMMARY:
@@ -97,7 +99,7 @@ def _preferences(value: dict[Severity | DailySummary, list[Channel]]) -> dict[st
     return checked
 
 
-def _stored(preferences: dict[Severity | DailySummary, list[Channel]] | None) -> dict[str, list[str]] | None:
+def _stored(preferences: dict[PreferenceKey, list[Channel]] | None) -> dict[str, list[str]] | None:
     return None if preferences is None else {str(k): [str(c) for c in v] for k, v in preferences.items()}
 
 
@@ -110,7 +112,7 @@ NtfyTopic = Annotated[str, AfterValidator(_ntfy_topic), Field(json_schema_extra=
 PushoverKey = Annotated[str, AfterValidator(_pushover_key), Field(json_schema_extra={"pattern": "^[A-Za-z0-9]{30}$"})]
 TimeZone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(check_timezone)]
 Preferences = Annotated[
-    dict[Severity | DailySummary, list[Channel]],
+    dict[PreferenceKey, list[Channel]],
     AfterValidator(_preferences),
     Field(
         description="Severity -> the personal channels (email, sms, ntfy, pushover) this developer wants; "
