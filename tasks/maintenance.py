@@ -46,6 +46,8 @@ def summarise_ended_windows(session: Session, settings: Settings, now: dt.dateti
             continue  # another worker got there first
         window = session.get(MaintenanceWindow, window_id)
         assert window is not None
+        if window.ends_at <= window.starts_at:
+            continue  # ended before it began (a planned window called off): nothing to report
         due += record_summary(session, settings, window, now)
     return due
 

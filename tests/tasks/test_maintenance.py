@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.enums import NotificationStatus, Severity
-from db.maintenance import add_window
+from db.maintenance import add_window, end_window
 from db.models import Issue, MaintenanceWindow, Notification, Project
 from errlog.settings import Settings
 from tasks.alerts import record_alert
@@ -161,3 +161,13 @@ def test_when_a_window_ends_one_summary_goes_to_the_on_call_by_mail_and_to_slack
     db_session.refresh(made)
     assert made.summary_sent_at == END + dt.timedelta(seconds=30)
     assert len(inbox.messages()) == 1
+
+
+def test_a_planned_window_called_off_sends_no_summary(db_session: Session, channels: Settings, inbox: Inbox) -> None:
+    project = make_project(db_session, name="checkout")
+    made = window(db_session, project)
+    with runtime.session() as session:
+        end_window(session, session.get_one(MaintenanceWindow, made.id), START - dt.timedelta(hours=1))
+    with runtime.session() as session:
+        assert summarise_ended_windows(session, channels, START) == []
+    assert inbox.messages() == []
