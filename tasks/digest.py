@@ -19,6 +19,8 @@ from tasks.messages import AlertMessage
 
 # The payload key that tells a summary from an alert (whose payload is an AlertMessage's fields).
 DIGEST_KEY = "digest"
+# Slack takes 50 blocks a message: the header, the intro, this many sections and a note of what was left out.
+SLACK_SECTIONS = 47
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def render(kind: str, subject: str, intro: Sequence[str], sections: Sequence[Sec
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": cut(slack_escape("\n".join(intro)), 3000)}}
         )
-    for section in sections[:45]:  # Slack takes 50 blocks a message
+    for section in sections[:SLACK_SECTIONS]:
         lines = [f"• {slack_escape(line)}" for line in section.lines] or [f"_{slack_escape(section.empty)}_"]
         blocks.append(
             {
@@ -86,6 +88,9 @@ def render(kind: str, subject: str, intro: Sequence[str], sections: Sequence[Sec
                 },
             }
         )
+    if len(sections) > SLACK_SECTIONS:
+        left = f"{len(sections) - SLACK_SECTIONS} more section(s) in the e-mail version"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": left}]})
     return DigestMessage(
         kind=kind,
         subject=subject,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from db.enums import IssueStatus, Severity
 from errlog.settings import Settings
 from tasks.deliver import deliver_notification
+from tasks.digest import Section, render
 from tasks.queue import runtime
 from tasks.summary import record_daily_summaries
 from tests.db.factories import make_developer, make_event, make_issue, make_project
@@ -127,3 +128,12 @@ def test_nobody_subscribed_and_no_slack_means_no_summary(
     make_developer(db_session, channel_preferences={"critical": ["email"]})
     db_session.commit()
     assert run(settings, NOW) == 0
+
+
+def test_a_long_summary_fits_slack_s_block_limit_and_says_what_it_left_out() -> None:
+    sections = [Section(f"project {n}", [f"error {n}"]) for n in range(60)]
+    message = render("daily_summary", "subject", ["intro"], sections)
+    blocks = message.slack["blocks"]
+    assert len(blocks) == 50
+    assert blocks[-1]["elements"][0]["text"] == "13 more section(s) in the e-mail version"
+    assert "project 59" in message.text and "project 59" in message.html
