@@ -203,6 +203,8 @@ def update_maintenance_window(ctx: ApiContext, req: ApiRequest) -> MaintenanceWi
         setattr(window, name, state[name])
     after = snapshot(window)
     changed = [name for name in FIELDS if before[name] != after[name]]
+    if "ends_at" in changed and window.ends_at > ctx.now:
+        window.summary_sent_at = None  # reopened or extended: its summary goes out at the new end
     if changed:
         ctx.session.flush()
         ctx.audit(

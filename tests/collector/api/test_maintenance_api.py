@@ -97,6 +97,18 @@ def test_bad_windows_are_refused_naming_the_field(api, admin, change, status, fi
         assert session.scalars(select(MaintenanceWindow)).all() == []
 
 
+def test_extending_an_ended_window_sends_its_summary_again_at_the_new_end(api, admin):
+    now = dt.datetime.now(dt.UTC)
+    created = admin.post(
+        "/maintenance-windows/", json={"starts_at": z(now - dt.timedelta(hours=2)), "ends_at": z(now)}
+    ).json()
+    with api.collector.session() as session:
+        session.get_one(MaintenanceWindow, created["id"]).summary_sent_at = now
+        session.commit()
+    extended = admin.patch(f"/maintenance-windows/{created['id']}/", json={"ends_at": z(now + dt.timedelta(hours=1))})
+    assert extended.json()["summary_sent_at"] is None and extended.json()["active"] is True
+
+
 def test_a_patch_is_checked_as_the_window_will_be(api, admin):
     created = admin.post(
         "/maintenance-windows/", json={"starts_at": "2026-01-05T12:00:00Z", "ends_at": "2026-01-05T14:00:00Z"}
