@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=90,
         ge=1,
-        description="Days events are kept. The MongoDB archive expires payloads after this many days (TTL index); "
-        "the SQL events table is not pruned yet.",
+        description="Days events are kept: a daily job deletes older events from the SQL database (errors keep "
+        "their counts) and the MongoDB archive expires payloads after this many days (TTL index).",
     )
     trusted_proxies: str = Field(
         default="127.0.0.1",
@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         ge=0,
         description="After an error pages for a trigger (new, regression...), the same trigger on it stays quiet "
         "this long (the notifications are kept as suppressed), so a flapping error does not page every minute.",
+    )
+    daily_summary_hour: int = Field(
+        default=8,
+        ge=0,
+        le=23,
+        description="Hour of the day (in each recipient's time zone; UTC for the Slack channel) the daily summary "
+        "of new, regressed and resolved errors goes out.",
     )
     notification_max_attempts: int = Field(
         default=6, ge=1, le=50, description="Delivery attempts per notification before it is given up as dead."

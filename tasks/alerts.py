@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from collector.api.window_scope import silencing_window
 from db.enums import IssueStatus, NotificationStatus, Severity
+from db.maintenance import count_silenced, silence_reason
 from db.models import Developer, Escalation, Event, Issue, Notification, Project
 from db.oncall import OncallError, on_call_for_project
 from db.types import utcnow
@@ -110,9 +112,12 @@ def record_alert(
     cooling = None if escalation is not None else cooldown_reason(session, settings, issue_id, trigger, event_id, now)
     note = escalation_note(session, escalation) if escalation is not None else None
     payload = message_for(issue, project.name, event, trigger, settings.public_url, note).to_payload()
+    # A maintenance window holds back every route, whatever quiet hours or cool-down say; events are stored as ever.
+    window = silencing_window(session, issue, now)
+    silenced = silence_reason(window) if window is not None else None
     rows = []
     for route in plan.routes:
-        held = route.suppressed or cooling
+        held = silenced or route.suppressed or cooling
         rows.append(
             {
                 "idempotency_key": idempotency_key(issue_id, trigger, event_id, route),
@@ -131,8 +136,10 @@ def record_alert(
                 "created_at": now,
             }
         )
+    keys = [str(row["idempotency_key"]) for row in rows]
+    if window is not None and not already_recorded(session, keys):  # a task run twice counts once
+        count_silenced(session, window.id)
     insert_new(session, rows)
-    keys = [row["idempotency_key"] for row in rows]
     return list(
         session.scalars(
             select(Notification.id)
@@ -159,6 +166,10 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
         )
     else:
         raise AlertError(f"notifications need SQLite or PostgreSQL, not {dialect}")
+
+
+def already_recorded(session: Session, keys: list[str]) -> bool:
+    return session.scalar(select(Notification.id).where(Notification.idempotency_key.in_(keys)).limit(1)) is not None
 
 
 def triggering_event(session: Session, issue: Issue, event_id: str) -> Event | None:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from tasks import alerts, deliver, escalate, incidents, shift_notice
+from tasks import alerts, deliver, escalate, incidents, maintenance, retention, shift_notice, summary
 from tasks.analysis import jobs as analysis
 from tasks.queue import huey
 
-__all__ = ["alerts", "analysis", "deliver", "escalate", "huey", "incidents", "shift_notice"]
+__all__ = [
+    "alerts",
+    "analysis",
+    "deliver",
+    "escalate",
+    "huey",
+    "incidents",
+    "maintenance",
+    "retention",
+    "shift_notice",
+    "summary",
+]

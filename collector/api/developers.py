@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -24,6 +24,12 @@ from db.enums import Channel, Role, Severity
 from db.models import Developer
 
 api = Api()
+
+# The channel_preferences key that subscribes a developer to the daily summary (tasks/summary.py).
+DAILY_SUMMARY = "daily_summary"
+# A severity, or the daily summary: one Literal (not a union with Severity) so a bad key gets one clear message.
+PreferenceKey = Literal["critical", "high", "medium", "low", "daily_summary"]
+assert set(get_args(PreferenceKey)) == {*(s.value for s in Severity), DAILY_SUMMARY}
 
 # Channels that reach one person, and the contact each needs. Team-wide channels (Slack, PagerDuty, webhooks)
 # follow the project's routing, so a developer's preferences choose among these only.
@@ -74,20 +80,26 @@ def _pushover_key(value: str) -> str:
     return value
 
 
-def _preferences(value: dict[Severity, list[Channel]]) -> dict[str, list[str]]:
+def _preferences(value: dict[PreferenceKey, list[Channel]]) -> dict[str, list[str]]:
     checked: dict[str, list[str]] = {}
     for severity, channels in value.items():
+        if severity == DAILY_SUMMARY:
+            # The summary is a long read: e-mail only (the team's copy goes to the company Slack channel).
+            if any(c != Channel.EMAIL for c in channels):
+                raise ValueError(f'{DAILY_SUMMARY}: the daily summary goes by email only; use ["email"] or []')
+            checked[DAILY_SUMMARY] = [c.value for c in dict.fromkeys(channels)]
+            continue
         shared = [c.value for c in channels if c not in PERSONAL_CONTACT]
         if shared:
             raise ValueError(
-                f"{severity.value}: {', '.join(shared)} follow the project's routing, not a developer's preferences; "
+                f"{severity}: {', '.join(shared)} follow the project's routing, not a developer's preferences; "
                 f"choose from {', '.join(PERSONAL_CONTACT)}"
             )
-        checked[severity.value] = [c.value for c in dict.fromkeys(channels)]
+        checked[str(severity)] = [c.value for c in dict.fromkeys(channels)]
     return checked
 
 
-def _stored(preferences: dict[Severity, list[Channel]] | None) -> dict[str, list[str]] | None:
+def _stored(preferences: dict[PreferenceKey, list[Channel]] | None) -> dict[str, list[str]] | None:
     return None if preferences is None else {str(k): [str(c) for c in v] for k, v in preferences.items()}
 
 
@@ -100,12 +112,13 @@ NtfyTopic = Annotated[str, AfterValidator(_ntfy_topic), Field(json_schema_extra=
 PushoverKey = Annotated[str, AfterValidator(_pushover_key), Field(json_schema_extra={"pattern": "^[A-Za-z0-9]{30}$"})]
 TimeZone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(check_timezone)]
 Preferences = Annotated[
-    dict[Severity, list[Channel]],
+    dict[PreferenceKey, list[Channel]],
     AfterValidator(_preferences),
     Field(
         description="Severity -> the personal channels (email, sms, ntfy, pushover) this developer wants; "
-        "an empty list means none for that severity, a missing severity means the project's defaults.",
-        examples=[{"critical": ["sms", "ntfy"], "medium": []}],
+        "an empty list means none for that severity, a missing severity means the project's defaults. "
+        'The key "daily_summary" with ["email"] subscribes them to the daily summary.',
+        examples=[{"critical": ["sms", "ntfy"], "medium": [], "daily_summary": ["email"]}],
     ),
 ]
 

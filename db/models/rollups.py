@@ -11,8 +11,9 @@ from db.base import Base
 from db.enums import Severity, enum_column
 from db.types import UTCDateTime
 
-# Every table here is written in the same transaction as the events it counts (collector/storage.py) and
-# retention deletes events, never these rows: the counts outlive the raw events.
+# Every table here is written in the same transaction as the events it counts (collector/storage.py). Retention
+# (db/retention.py) deletes old events but keeps the daily rows, so the counts outlive the raw events; hourly rows
+# go after 35 days, past the longest window the stats read them for.
 
 
 class IssueHourlyCount(Base):

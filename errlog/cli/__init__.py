@@ -15,6 +15,7 @@ COMMANDS = {
     "config": "errlog.cli.config",
     "db": "errlog.cli.db",
     "developer": "errlog.cli.developer",
+    "maintenance": "errlog.cli.maintenance",
     "oncall": "errlog.cli.oncall",
     "project": "errlog.cli.project",
     "serve": "errlog.cli.serve",

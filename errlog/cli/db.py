@@ -1,4 +1,4 @@
-"""`errlog db`: bring the database schema up to date and show its revision."""
+"""`errlog db`: bring the database schema up to date, show its revision, prune old data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from errlog.settings import load_settings
 
 @click.group("db")
 def command() -> None:
-    """The database schema (migrations)."""
+    """The database: schema (migrations) and retention."""
 
 
 def _display_url(engine: Engine) -> str:
@@ -55,3 +55,23 @@ def current() -> None:
     click.echo(f"revision  {revision or 'none'}")
     click.echo(f"head      {head}")
     click.echo(f"status    {state}")
+
+
+@command.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def prune(dry_run: bool) -> None:
+    """Delete events older than ERRLOG_RETENTION_DAYS (errors keep their counts), hourly roll-ups older than 35
+    days and finished notifications older than the retention period, in small batches. The worker does this
+    every night; run it by hand after lowering the retention, or to see what it would delete."""
+    from db.retention import prune as prune_database
+    from db.types import utcnow
+    from errlog.cli.common import database_session
+
+    settings = load_settings()
+    with database_session(settings) as session:
+        report = prune_database(session, utcnow(), settings.retention_days, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    events_before, rollups_before = (f"{t:%Y-%m-%d %H:%M} UTC" for t in (report.events_before, report.rollups_before))
+    click.echo(f"{verb} {report.events} event(s) received before {events_before}")
+    click.echo(f"{verb} {report.hourly_rollups} hourly roll-up row(s) before {rollups_before}")
+    click.echo(f"{verb} {report.notifications} finished notification(s) created before {events_before}")

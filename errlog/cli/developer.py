@@ -7,10 +7,13 @@ from typing import Any
 import click
 
 from db import audit
-from db.developers import add_developer, list_developers
+from db.developers import add_developer, find_developer, list_developers
 from db.models import Developer
 from errlog.cli.common import database_session, echo_json, echo_table, json_option
 from errlog.settings import load_settings
+
+# The channel_preferences key the daily summary reads (tasks/summary.py); the API accepts it too.
+DAILY_SUMMARY = "daily_summary"
 
 
 @click.group("developer")
@@ -62,3 +65,30 @@ def list_command(as_json: bool) -> None:
 def _snapshot(developer: Developer) -> dict[str, Any]:
     fields = ("name", "email", "phone", "slack_id", "ntfy_topic", "timezone")
     return {field: getattr(developer, field) for field in fields}
+
+
+@command.command("daily-summary")
+@click.argument("developer")
+@click.option("--on/--off", "subscribe", required=True, help="Subscribe to the daily summary e-mail, or stop it.")
+def daily_summary(developer: str, subscribe: bool) -> None:
+    """Subscribe DEVELOPER (e-mail or id) to the daily summary e-mail, or unsubscribe them."""
+    with database_session(load_settings()) as session:
+        found = find_developer(session, developer)
+        before = dict(found.channel_preferences or {})
+        after = {key: value for key, value in before.items() if key != DAILY_SUMMARY}
+        if subscribe:
+            after[DAILY_SUMMARY] = ["email"]
+        if after != before:
+            found.channel_preferences = after or None
+            audit.record(
+                session,
+                actor="cli",
+                action="developer.update",
+                target_type="developer",
+                target_id=found.id,
+                before={"channel_preferences": before or None},
+                after={"channel_preferences": after or None},
+            )
+        name, email = found.name, found.email
+    state = "gets" if subscribe else "no longer gets"
+    click.echo(f"{name} <{email}> {state} the daily summary by e-mail")

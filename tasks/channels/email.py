@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels.base import DeliveryError, DeliveryResult
+from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage, html_text, plain_text, subject
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -76,6 +77,19 @@ def _smtp_error(exc: smtplib.SMTPResponseException) -> DeliveryError:
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, status_code=code)
 
 
+def compose_digest(notification: Notification, digest: DigestMessage, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["Subject"] = digest.subject
+    mail["From"] = sender
+    mail["To"] = notification.target
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid("errlog")
+    mail["X-Errlog-Summary"] = digest.kind
+    mail.set_content(digest.text)
+    mail.add_alternative(digest.html, subtype="html")
+    return mail
+
+
 def smtp_server(settings: Settings) -> SmtpServer:
     if settings.smtp_url is None:
         raise DeliveryError("e-mail is not configured (ERRLOG_SMTP_URL)", transient=False)
@@ -92,6 +106,13 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
 
 def transmit(mail: EmailMessage, server: SmtpServer, timeout: float) -> DeliveryResult:
     """Hand one composed mail to the SMTP server; DeliveryError says whether it is worth retrying."""
+
+
+def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
+    server = smtp_server(settings)
+    return transmit(
+        compose_digest(notification, digest, settings.smtp_from), server, settings.notification_timeout_seconds
+    )
     context = ssl.create_default_context()
     try:
         smtp: smtplib.SMTP

@@ -7,6 +7,7 @@ from typing import Any
 from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels.base import DeliveryError, DeliveryResult, post
+from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage, facts, severity_colour, subject
 
 
@@ -71,4 +72,12 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
         settings.slack_webhook_url.get_secret_value(),
         json=payload(notification, message),
         timeout=settings.notification_timeout_seconds,
+    )
+
+
+def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
+    if settings.slack_webhook_url is None:
+        raise DeliveryError("Slack is not configured (ERRLOG_SLACK_WEBHOOK_URL)", transient=False)
+    return post(
+        settings.slack_webhook_url.get_secret_value(), json=digest.slack, timeout=settings.notification_timeout_seconds
     )
