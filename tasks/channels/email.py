@@ -104,15 +104,15 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
     return transmit(compose(notification, message, settings.smtp_from), server, settings.notification_timeout_seconds)
 
 
-def transmit(mail: EmailMessage, server: SmtpServer, timeout: float) -> DeliveryResult:
-    """Hand one composed mail to the SMTP server; DeliveryError says whether it is worth retrying."""
-
-
 def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
     server = smtp_server(settings)
     return transmit(
         compose_digest(notification, digest, settings.smtp_from), server, settings.notification_timeout_seconds
     )
+
+
+def transmit(mail: EmailMessage, server: SmtpServer, timeout: float) -> DeliveryResult:
+    """Hand one composed mail to the SMTP server; DeliveryError says whether it is worth retrying."""
     context = ssl.create_default_context()
     try:
         smtp: smtplib.SMTP
