@@ -13,6 +13,7 @@ from errlog.cli.common import CliError, expected_errors
 COMMANDS = {
     "config": "errlog.cli.config",
     "db": "errlog.cli.db",
+    "demo": "errlog.cli.demo",
     "developer": "errlog.cli.developer",
     "oncall": "errlog.cli.oncall",
     "project": "errlog.cli.project",
