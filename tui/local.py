@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -117,6 +118,7 @@ class LocalStack:
         self.log_path = data_dir / LOG_FILE
         self._log: IO[bytes] | None = None
         self.server = ""
+        self.token = ""
         self.env: dict[str, str] = {}
         self.extra_env: dict[str, str] = {}  # settings for the subprocesses only (the demo's channels)
 
@@ -143,16 +145,17 @@ class LocalStack:
         self.server = f"http://127.0.0.1:{port}"
         self.env = self._environment(self.server)
         self._log = self.log_path.open("ab")
-        has_worker = asyncio.create_task(self._command_exists("worker"))
         self._spawn("serve", "--port", str(port), "--log-level", "warning")
         await self._wait_healthy()
-        worker = await has_worker
+        # Looked up, not run: `errlog worker --help` in a subprocess cost seconds of the first screen (bench/tui.py).
+        # Started once the collector answers, which means it has migrated the database the worker opens too.
+        worker = importlib.util.find_spec("errlog.cli.worker") is not None
         if worker:
             self._spawn("worker")
-        token = await self._token()
+        self.token = await self._token()
         return LocalInfo(
             server=self.server,
-            token=token,
+            token=self.token,
             data_dir=self.data_dir,
             log_path=self.log_path,
             worker=worker,
@@ -218,13 +221,6 @@ class LocalStack:
     async def run_json(self, *args: str) -> Any:
         return json.loads(await self.run(*args, "--json"))
 
-    async def _command_exists(self, name: str) -> bool:
-        try:
-            await self.run(name, "--help")
-        except LocalStackError:
-            return False
-        return True
-
     async def _token(self) -> str:
         """The admin token this data dir's TUI uses, made once and kept (0600) beside the database."""
         path = self.data_dir / TOKEN_FILE
@@ -246,8 +242,14 @@ class LocalStack:
         return response.status_code == 200
 
     async def projects(self) -> list[Project]:
-        rows = await self.run_json("project", "list")
-        return [Project(int(row["id"]), str(row["name"]), list(row["dsns"])) for row in rows]
+        """The projects and their DSNs, through the REST API: an `errlog project list` subprocess costs seconds."""
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.get(
+                f"{self.server}/api/error-logging/projects/", headers={"Authorization": f"Bearer {self.token}"}
+            )
+        if response.is_error:
+            raise LocalStackError(f"the local collector could not list the projects: {response.status_code}")
+        return [Project(int(row["id"]), str(row["name"]), list(row["dsns"])) for row in response.json()]
 
     def stop(self) -> None:
         """Stop the subprocesses (gracefully, then by force); safe to call twice."""
