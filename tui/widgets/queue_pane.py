@@ -166,6 +166,15 @@ class QueuePane(ErrorPane):
                 elif any(column.key == "seen" for column in self.columns):
                     seen = Text(relative_time(self.errors[error_id].last_seen, now), justify="right")
                     self.table.update_cell(str(error_id), "seen", seen)
+        elif self._grown_by_a_page(order, changed):
+            # The next page: only its rows are added. Rebuilding the table cost seconds per page with thousands of
+            # rows loaded (bench/tui.py, the end key).
+            for error_id in self.shown:
+                if error_id in (changed or ()):
+                    self._update_row(error_id)
+            for error_id in order[len(self.shown) :]:
+                self.table.add_row(*self._cells(self.errors[error_id]), key=str(error_id))
+            self.shown = list(order)
         else:
             self.shown = list(order)
             refill(self.table, [(str(i), self._cells(self.errors[i])) for i in order])
@@ -173,6 +182,16 @@ class QueuePane(ErrorPane):
         empty = not order and self.loaded
         self.query_one("#queue-empty", Static).display = empty
         self.set_class(empty, "-empty")
+
+    def _grown_by_a_page(self, order: list[int], changed: set[int] | None) -> bool:
+        """The rows shown, in the same order, followed by new ones: what loading the next page gives."""
+        shown = len(self.shown)
+        return (
+            changed is not None
+            and 0 < shown < len(order)
+            and self.table.row_count == shown
+            and order[:shown] == self.shown
+        )
 
     def _rebuild(self) -> None:
         self.table.clear()
