@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.binding import Binding
 
+from tests.docs.examples import block
 from tests.tui.conftest import screen_text, settle
 from tests.tui.test_snapshots import snapshot_app
 from tui.app import ErrlogApp, binding_ids
@@ -69,14 +70,24 @@ def test_the_key_check_catches_a_wrong_key(monkeypatch: pytest.MonkeyPatch, tmp_
     assert documented_keys()["resolve"] == {"z"} != bound_keys()["resolve"]
 
 
+def test_the_guide_profiles_example_connects_by_name(
+    isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(block("guide.md", "tui-profiles").text)
+    monkeypatch.setenv("ERRLOG_CONFIG", str(config))
+    default = resolve_config(server=None, token=None, profile=None).remote
+    assert default is not None and (default.server, default.source) == ("https://errlog.example.com", "profile prod")
+    staging = resolve_config(server=None, token="elg_mine", profile="staging").remote
+    assert staging is not None and (staging.server, staging.token) == ("https://errlog.staging.example.com", "elg_mine")
+
+
 @pytest.mark.anyio
 async def test_the_guide_keymap_example_rebinds_its_keys(
     isolated_environment: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    example = re.search(r"```toml\n(.*?)```", section("<!-- check: tui-keymap -->", "###"), re.S)
-    assert example is not None
     config = tmp_path / "config.toml"
-    config.write_text(example[1])
+    config.write_text(block("guide.md", "tui-keymap").text)
     monkeypatch.setenv("ERRLOG_CONFIG", str(config))
     keymap = resolve_config(server=None, token=None, profile=None).keymap
     assert set(keymap) <= binding_ids() and {"resolve", "quit"} <= set(keymap)
