@@ -63,7 +63,9 @@ PROOF = {
 @pytest.mark.parametrize("doc", sorted(PROOF))
 def test_every_code_block_is_marked_and_every_marker_has_a_proof(doc):
     assert checked_names(doc) == set(PROOF[doc])
-    marked_fences = len(checked_names(doc)) - sum(1 for name in PROOF[doc] if name in ("query-examples", "messages", "tui-keys"))
+    marked_fences = len(checked_names(doc)) - sum(
+        1 for name in PROOF[doc] if name in ("query-examples", "messages", "tui-keys")
+    )
     assert len(fenced_blocks(DOCS / doc)) == marked_fences, f"docs/{doc} has a code block without a check marker"
 
 
