@@ -89,13 +89,22 @@ def write_private(path: Path, text: str) -> None:
 def stop_stale(pid_file: Path) -> None:
     """Stop the servers an earlier console left behind (killed before it could stop them), if they still run.
 
-    Only processes whose command line is an `errlog.cli` command are touched, so a reused pid is left alone;
-    where there is no /proc to check that, nothing is."""
+    A console or `errlog demo` still running on the same data dir (its pid is the file's `owner` line) is not
+    touched: LocalStackError says so instead of pulling its servers from under it. Only processes whose command
+    line is an `errlog.cli` command are stopped, so a reused pid is left alone; where there is no /proc to check
+    that, nothing is."""
     try:
-        pids = [int(line) for line in pid_file.read_text().split() if line.strip().isdigit()]
-    except (FileNotFoundError, ValueError):
+        lines = pid_file.read_text().split("\n")
+    except FileNotFoundError:
         return
-    for pid in pids:
+    owners = [int(line.split()[1]) for line in lines if line.startswith("owner ") and line.split()[1].isdigit()]
+    for owner in owners:
+        if owner != os.getpid() and _alive(owner):
+            raise LocalStackError(
+                f"{pid_file.parent} is in use by another errlog-tui or errlog demo (pid {owner}): connect to its "
+                f"server with --server, or stop it first (if no such program runs, delete {pid_file})"
+            )
+    for pid in (int(line) for line in lines if line.strip().isdigit()):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
@@ -104,6 +113,16 @@ def stop_stale(pid_file: Path) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
     pid_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 class LocalStack:
@@ -175,7 +194,8 @@ class LocalStack:
             start_new_session=True,  # a Ctrl+C meant for the TUI must not reach the servers half-way
         )
         self.processes.append(process)
-        (self.data_dir / PID_FILE).write_text("".join(f"{p.pid}\n" for p in self.processes))
+        pids = "".join(f"{p.pid}\n" for p in self.processes)
+        (self.data_dir / PID_FILE).write_text(f"owner {os.getpid()}\n{pids}")
 
     async def _wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
