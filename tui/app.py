@@ -259,10 +259,10 @@ class ErrlogApp(App[None]):
 def binding_ids() -> set[str]:
     """Every binding id a keymap may name."""
     from tui.screens import ALL_SCREENS
-    from tui.widgets import ALL_PANES, ListTable
+    from tui.widgets import ALL_PANES, FilterBar, ListTable
 
     ids: set[str] = set()
-    classes: tuple[type, ...] = (ErrlogApp, ListTable, *ALL_SCREENS, *ALL_PANES)
+    classes: tuple[type, ...] = (ErrlogApp, ListTable, FilterBar, *ALL_SCREENS, *ALL_PANES)
     for cls in classes:
         for klass in cls.__mro__:
             for binding in getattr(klass, "BINDINGS", None) or []:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui.local import LocalInfo, LocalStack
+
+if TYPE_CHECKING:
+    from tui.demo_stack import DemoStack
 
 Progress = Callable[[str], None]
 
@@ -53,32 +56,24 @@ class LocalConnector:
 
     stack: LocalStack
     demo: bool = False
-    _sink: Any = None
-    _feed: Any = None
+    _demo: DemoStack | None = None
 
     async def connect(self, progress: Progress) -> Link:
         if self.demo:
-            from tui.demo import Sink, demo_environment
+            from tui.demo_stack import start_demo
 
-            self._sink = Sink()
-            self.stack.extra_env.update(demo_environment(await self._sink.start()))
+            self._demo = await start_demo(self.stack, progress)
+            return Link(self._demo.info.server, self._demo.info.token, "demo", self._demo.info)
         progress(f"Starting the local collector in {self.stack.data_dir} ...")
         info = await self.stack.start()
-        if self.demo:
-            from tui.demo import ensure_projects, feed, fill
-
-            await fill(self.stack, info, progress)
-            info.projects = await self.stack.projects()
-            projects = await ensure_projects(self.stack, progress)
-            self._feed = lambda: feed(info.server, projects)
-        return Link(info.server, info.token, "demo" if self.demo else "local", info)
+        return Link(info.server, info.token, "local", info)
 
     async def background(self) -> None:
-        if self._feed is not None:
-            await self._feed()
+        if self._demo is not None:
+            await self._demo.feed()
 
     def close(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
-            self._sink = None
+        if self._demo is not None:
+            self._demo.sink.close()
+            self._demo = None
         self.stack.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -69,6 +70,20 @@ def sparkline(counts: Sequence[int], width: int) -> str:
     top = max(sums)
     cells = [" " if value == 0 else SPARK_BLOCKS[min(7, (value * 8 - 1) // top)] for value in sums]
     return "".join(cells).rjust(width)
+
+
+def short_title(title: str, width: int) -> str:
+    """`title` in `width` cells. When it does not fit, the exception type loses its package first
+    ('java.lang.NullPointerException: x' -> 'NullPointerException: x'): the message is worth more than the path."""
+    if len(title) > width:
+        kind, colon, message = title.partition(": ")
+        if colon and kind and " " not in kind:
+            title = re.split(r"[.\\/]", kind)[-1] + colon + message
+    return truncate(title, width)
+
+
+def first_name(name: str) -> str:
+    return name.split()[0] if name.strip() else name
 
 
 def truncate(text: str, width: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -88,13 +89,22 @@ def write_private(path: Path, text: str) -> None:
 def stop_stale(pid_file: Path) -> None:
     """Stop the servers an earlier console left behind (killed before it could stop them), if they still run.
 
-    Only processes whose command line is an `errlog.cli` command are touched, so a reused pid is left alone;
-    where there is no /proc to check that, nothing is."""
+    A console or `errlog demo` still running on the same data dir (its pid is the file's `owner` line) is not
+    touched: LocalStackError says so instead of pulling its servers from under it. Only processes whose command
+    line is an `errlog.cli` command are stopped, so a reused pid is left alone; where there is no /proc to check
+    that, nothing is."""
     try:
-        pids = [int(line) for line in pid_file.read_text().split() if line.strip().isdigit()]
-    except (FileNotFoundError, ValueError):
+        lines = pid_file.read_text().split("\n")
+    except FileNotFoundError:
         return
-    for pid in pids:
+    owners = [int(line.split()[1]) for line in lines if line.startswith("owner ") and line.split()[1].isdigit()]
+    for owner in owners:
+        if owner != os.getpid() and _alive(owner):
+            raise LocalStackError(
+                f"{pid_file.parent} is in use by another errlog-tui or errlog demo (pid {owner}): connect to its "
+                f"server with --server, or stop it first (if no such program runs, delete {pid_file})"
+            )
+    for pid in (int(line) for line in lines if line.strip().isdigit()):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
@@ -103,6 +113,16 @@ def stop_stale(pid_file: Path) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
     pid_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 class LocalStack:
@@ -117,6 +137,7 @@ class LocalStack:
         self.log_path = data_dir / LOG_FILE
         self._log: IO[bytes] | None = None
         self.server = ""
+        self.token = ""
         self.env: dict[str, str] = {}
         self.extra_env: dict[str, str] = {}  # settings for the subprocesses only (the demo's channels)
 
@@ -143,16 +164,17 @@ class LocalStack:
         self.server = f"http://127.0.0.1:{port}"
         self.env = self._environment(self.server)
         self._log = self.log_path.open("ab")
-        has_worker = asyncio.create_task(self._command_exists("worker"))
         self._spawn("serve", "--port", str(port), "--log-level", "warning")
         await self._wait_healthy()
-        worker = await has_worker
+        # Looked up, not run: `errlog worker --help` in a subprocess cost seconds of the first screen (bench/tui.py).
+        # Started once the collector answers, which means it has migrated the database the worker opens too.
+        worker = importlib.util.find_spec("errlog.cli.worker") is not None
         if worker:
             self._spawn("worker")
-        token = await self._token()
+        self.token = await self._token()
         return LocalInfo(
             server=self.server,
-            token=token,
+            token=self.token,
             data_dir=self.data_dir,
             log_path=self.log_path,
             worker=worker,
@@ -172,7 +194,8 @@ class LocalStack:
             start_new_session=True,  # a Ctrl+C meant for the TUI must not reach the servers half-way
         )
         self.processes.append(process)
-        (self.data_dir / PID_FILE).write_text("".join(f"{p.pid}\n" for p in self.processes))
+        pids = "".join(f"{p.pid}\n" for p in self.processes)
+        (self.data_dir / PID_FILE).write_text(f"owner {os.getpid()}\n{pids}")
 
     async def _wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -218,13 +241,6 @@ class LocalStack:
     async def run_json(self, *args: str) -> Any:
         return json.loads(await self.run(*args, "--json"))
 
-    async def _command_exists(self, name: str) -> bool:
-        try:
-            await self.run(name, "--help")
-        except LocalStackError:
-            return False
-        return True
-
     async def _token(self) -> str:
         """The admin token this data dir's TUI uses, made once and kept (0600) beside the database."""
         path = self.data_dir / TOKEN_FILE
@@ -246,8 +262,14 @@ class LocalStack:
         return response.status_code == 200
 
     async def projects(self) -> list[Project]:
-        rows = await self.run_json("project", "list")
-        return [Project(int(row["id"]), str(row["name"]), list(row["dsns"])) for row in rows]
+        """The projects and their DSNs, through the REST API: an `errlog project list` subprocess costs seconds."""
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.get(
+                f"{self.server}/api/error-logging/projects/", headers={"Authorization": f"Bearer {self.token}"}
+            )
+        if response.is_error:
+            raise LocalStackError(f"the local collector could not list the projects: {response.status_code}")
+        return [Project(int(row["id"]), str(row["name"]), list(row["dsns"])) for row in response.json()]
 
     def stop(self) -> None:
         """Stop the subprocesses (gracefully, then by force); safe to call twice."""

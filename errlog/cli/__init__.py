@@ -14,6 +14,7 @@ COMMANDS = {
     "analyze": "errlog.cli.analyze",
     "config": "errlog.cli.config",
     "db": "errlog.cli.db",
+    "demo": "errlog.cli.demo",
     "developer": "errlog.cli.developer",
     "maintenance": "errlog.cli.maintenance",
     "oncall": "errlog.cli.oncall",

@@ -33,6 +33,9 @@ PROOF = {
         "webhook-signature": "run against errlog's own signatures",
         "scrub-settings": "loaded as settings and applied to an event",
         "messages": "reproduced live, or found in the code",
+        "tui-profiles": "loaded as the config file: tests/tui/test_guide.py",
+        "tui-keys": "compared with the code's key bindings: tests/tui/test_guide.py",
+        "tui-keymap": "loaded as the config file, the keys checked in the console: tests/tui/test_guide.py",
     },
     "deployment.md": {
         "config-toml": "loaded as the config file",
@@ -61,7 +64,9 @@ PROOF = {
 @pytest.mark.parametrize("doc", sorted(PROOF))
 def test_every_code_block_is_marked_and_every_marker_has_a_proof(doc):
     assert checked_names(doc) == set(PROOF[doc])
-    marked_fences = len(checked_names(doc)) - sum(1 for name in PROOF[doc] if name in ("query-examples", "messages"))
+    marked_fences = len(checked_names(doc)) - sum(
+        1 for name in PROOF[doc] if name in ("query-examples", "messages", "tui-keys")
+    )
     assert len(fenced_blocks(DOCS / doc)) == marked_fences, f"docs/{doc} has a code block without a check marker"
 
 

@@ -146,7 +146,7 @@ def test_every_errlog_command_in_the_docs_exists(path):
 
 def test_the_command_check_catches_a_made_up_command_and_option():
     with pytest.raises(AssertionError, match="no such command"):
-        check_invocation("demo")
+        check_invocation("frobnicate")
     with pytest.raises(AssertionError, match="no option --periodic"):
         check_invocation("worker --periodic")
     with pytest.raises(AssertionError, match="no such command"):

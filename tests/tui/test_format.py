@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tui.charts import bar_chart, resample
-from tui.format import ago, bar, compact_number, relative_time, sparkline, truncate, until
+from tui.format import ago, bar, compact_number, first_name, relative_time, short_title, sparkline, truncate, until
 from tui.screens.ignore_dialog import describe_ignore, parse_ignore
 from tui.widgets.stats_pane import duration
 
@@ -57,6 +57,25 @@ def test_bar_and_truncate() -> None:
     assert bar(0, 0, 3) == "░░░"
     assert truncate("abcdef", 4) == "abc…"
     assert truncate("abc", 4) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("title", "width", "text"),
+    [
+        ("java.lang.NullPointerException: invoice is null", 40, "NullPointerException: invoice is null"),
+        ("Illuminate\\Database\\QueryException: SQLSTATE[40001]", 31, "QueryException: SQLSTATE[40001]"),
+        ("java.lang.NullPointerException: invoice is null", 60, "java.lang.NullPointerException: invoice is null"),
+        ("TypeError: Cannot read properties of undefined", 20, "TypeError: Cannot r…"),
+        ("Payment failed: card declined (code 51)", 20, "Payment failed: car…"),
+        ("a.b.C", 3, "a.…"),
+    ],
+)
+def test_short_title_drops_the_exception_package_only_when_needed(title: str, width: int, text: str) -> None:
+    assert short_title(title, width) == text
+
+
+def test_first_name() -> None:
+    assert (first_name("Dana Kowalski"), first_name("Cher"), first_name(" ")) == ("Dana", "Cher", " ")
 
 
 def test_resample_groups_end_at_the_newest_bucket() -> None:

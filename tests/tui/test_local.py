@@ -18,7 +18,7 @@ import pytest
 
 from tui.connection import LocalConnector
 from tui.demo_data import SERVICES
-from tui.local import PID_FILE, LocalStack, stop_stale
+from tui.local import PID_FILE, LocalStack, LocalStackError, stop_stale
 
 pytestmark = pytest.mark.anyio
 
@@ -35,6 +35,26 @@ def test_stale_servers_of_a_killed_console_are_stopped(tmp_path: Path) -> None:
         assert not (tmp_path / PID_FILE).exists()
     finally:
         for process in (server, bystander):
+            process.kill()
+            process.wait()
+
+
+async def test_a_data_dir_in_use_by_a_running_console_is_not_taken_over(tmp_path: Path) -> None:
+    # The owner (a console still running) and its server: neither may be stopped by a second start.
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "errlog.cli", "serve"])
+    try:
+        (tmp_path / PID_FILE).write_text(f"owner {owner.pid}\n{server.pid}\n")
+        stack = LocalStack(tmp_path, public_url="http://127.0.0.1")
+        with pytest.raises(LocalStackError, match=rf"in use by another errlog-tui or errlog demo \(pid {owner.pid}\)"):
+            await stack.start()
+        assert server.poll() is None and (tmp_path / PID_FILE).exists()
+        owner.kill()
+        owner.wait()
+        stop_stale(tmp_path / PID_FILE)  # the owner is gone: its servers are strays now
+        assert server.wait(10) != 0
+    finally:
+        for process in (owner, server):
             process.kill()
             process.wait()
 

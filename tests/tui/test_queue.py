@@ -60,7 +60,7 @@ async def test_open_errors_by_severity_then_recency(api: ApiClients) -> None:
         assert "1 Queue (4)" in text
         assert "resolved failure" not in text and "ignored failure" not in text
         acked_line = next(line for line in text.splitlines() if "acked failure" in line)
-        assert "Ana Lima" in acked_line and "✓" in acked_line
+        assert " Ana " in acked_line and "✓" in acked_line  # a narrow assignee column shows first names
 
 
 async def test_live_refresh_keeps_cursor_selection_and_scroll(api: ApiClients) -> None:

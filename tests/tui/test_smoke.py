@@ -157,8 +157,10 @@ def test_local_mode_runs_and_stops_its_own_servers(tmp_path: Path, terminals: li
     terminals.append(terminal)
     screen = terminal.wait_for(lambda text: "no project to send them" in text, "the local collector", timeout=120)
     assert "errlog project create NAME" in screen
-    pids = [int(line) for line in (data / "tui-local.pids").read_text().split()]
+    owner, *servers = (data / "tui-local.pids").read_text().splitlines()
+    pids = [int(line) for line in servers]
     assert len(pids) == 2 and all(alive(pid) for pid in pids)  # the collector and the worker
+    assert owner.startswith("owner ") and alive(int(owner.split()[1]))  # errlog-tui itself, so no second one stops them
     token_file = data / "tui-token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     terminal.press("D")

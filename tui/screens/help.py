@@ -40,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
     def _keys(self) -> Text:
         from tui.app import ErrlogApp
         from tui.screens.console import ConsoleScreen
-        from tui.widgets import ALL_PANES, ListTable
+        from tui.widgets import ALL_PANES, FilterBar, ListTable
         from tui.widgets.error_pane import ACTION_BINDINGS
 
         app = cast("ErrlogApp", self.app)
@@ -54,6 +54,7 @@ class HelpScreen(ModalScreen[None]):
             own = [b for b in pane.BINDINGS if b not in ACTION_BINDINGS]
             if own:
                 sections.append((f"{pane.PANE_TITLE} pane", own))
+        sections.append(("Filter bar (/)", list(FilterBar.BINDINGS)))
         text = Text()
         for title, bindings in sections:
             if text:

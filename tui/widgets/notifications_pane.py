@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from tui.client import ApiClient
-from tui.format import ago, clock, relative_time, truncate
+from tui.format import ago, clock, relative_time, short_title, truncate
 from tui.messages import OpenError
 from tui.models import Notification
 from tui.tables import Cell, cursor_key, flex, refill, set_columns
@@ -55,17 +55,23 @@ class NotificationsPane(Pane):
         super().on_mount()
         self._columns()
 
+    def _to_width(self) -> int:
+        # At 80 columns the recipient gives up four cells to the error, which would otherwise show 12.
+        return 16 if (self.size.width or 80) >= 100 else 12
+
+    def _error_width(self) -> int:
+        return flex(self.size.width or 80, [10, 9, self._to_width(), 10, 5, 4])
+
     def _columns(self) -> bool:
-        width = self.size.width or 80
         return set_columns(
             self.query_one("#notifications-table", DataTable),
             [
                 ("status", "Status", 10),
                 ("channel", "Channel", 9),
-                ("target", "To", 16),
+                ("target", "To", self._to_width()),
                 ("trigger", "Why", 10),
                 ("tries", "Tries", 5),
-                ("error", "Error", flex(width, [10, 9, 16, 10, 5, 4])),
+                ("error", "Error", self._error_width()),
                 ("at", "At", 4),
             ],
         )
@@ -89,10 +95,10 @@ class NotificationsPane(Pane):
                 [
                     Text(n.status, STATUS_STYLE.get(n.status, "")),
                     n.channel,
-                    truncate(n.developer.name if n.developer else n.target, 16),
+                    truncate(n.developer.name if n.developer else n.target, self._to_width()),
                     n.trigger,
                     Text(f"{n.attempts}/{n.max_attempts}", justify="right"),
-                    Text(truncate(n.error_title or "", 200)),
+                    Text(short_title(n.error_title or "", self._error_width())),
                     Text(relative_time(n.created_at, now), justify="right"),
                 ],
             )

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from tui.client import ApiClient
-from tui.format import ago, relative_time, severity_text, truncate
+from tui.format import ago, relative_time, severity_text, short_title, truncate
 from tui.messages import OpenError
 from tui.models import Pattern
 from tui.tables import Cell, cursor_key, flex, refill, set_columns
@@ -47,15 +47,17 @@ class PatternsPane(Pane):
         super().on_mount()
         self._columns()
 
+    def _error_width(self) -> int:
+        return flex(self.size.width or 80, [14, 4, 12, 4])
+
     def _columns(self) -> bool:
-        width = self.size.width or 80
         return set_columns(
             self.query_one("#patterns-table", DataTable),
             [
                 ("kind", "Kind", 14),
                 ("sev", "Sev", 4),
                 ("service", "Service", 12),
-                ("error", "Error", flex(width, [14, 4, 12, 4])),
+                ("error", "Error", self._error_width()),
                 ("detected", "Seen", 4),
             ],
         )
@@ -81,7 +83,7 @@ class PatternsPane(Pane):
                     Text(KIND_LABELS.get(p.kind, p.kind), "bold"),
                     severity_text(p.error_severity) if p.error_severity else Text("-", "dim"),
                     truncate(p.service or "-", 12),
-                    truncate(p.error_title or p.description, 200),
+                    short_title(p.error_title or p.description, self._error_width()),
                     Text(relative_time(p.detected_at, now), justify="right"),
                 ],
             )

@@ -13,7 +13,16 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
 from tui.client import ApiClient
-from tui.format import SEVERITY_STYLE, compact_number, relative_time, severity_text, sparkline, truncate
+from tui.format import (
+    SEVERITY_STYLE,
+    compact_number,
+    first_name,
+    relative_time,
+    severity_text,
+    short_title,
+    sparkline,
+    truncate,
+)
 from tui.messages import OpenError, UnacknowledgedCount
 from tui.models import ErrorSummary
 from tui.queue_state import SAVED_FILTERS, SORT_LABELS, SORTS, QueueState, Snapshot
@@ -33,7 +42,10 @@ class Column:
 
 
 def columns_for(width: int) -> list[Column]:
-    """Columns that fit `width` cells: the title takes what the others leave; spark and users go first when narrow."""
+    """Columns that fit `width` cells: the title takes what the others leave; spark and users go first when narrow.
+
+    At 80 cells a triager still sees severity, title, service, events, last seen, assignee (first name) and
+    flags, and the title keeps 28 cells (more once its exception type drops its package: see short_title)."""
     wide = width >= 140
     chosen = [
         Column("sev", "Sev", 5),
@@ -154,6 +166,15 @@ class QueuePane(ErrorPane):
                 elif any(column.key == "seen" for column in self.columns):
                     seen = Text(relative_time(self.errors[error_id].last_seen, now), justify="right")
                     self.table.update_cell(str(error_id), "seen", seen)
+        elif self._grown_by_a_page(order, changed):
+            # The next page: only its rows are added. Rebuilding the table cost seconds per page with thousands of
+            # rows loaded (bench/tui.py, the end key).
+            for error_id in self.shown:
+                if error_id in (changed or ()):
+                    self._update_row(error_id)
+            for error_id in order[len(self.shown) :]:
+                self.table.add_row(*self._cells(self.errors[error_id]), key=str(error_id))
+            self.shown = list(order)
         else:
             self.shown = list(order)
             refill(self.table, [(str(i), self._cells(self.errors[i])) for i in order])
@@ -161,6 +182,16 @@ class QueuePane(ErrorPane):
         empty = not order and self.loaded
         self.query_one("#queue-empty", Static).display = empty
         self.set_class(empty, "-empty")
+
+    def _grown_by_a_page(self, order: list[int], changed: set[int] | None) -> bool:
+        """The rows shown, in the same order, followed by new ones: what loading the next page gives."""
+        shown = len(self.shown)
+        return (
+            changed is not None
+            and 0 < shown < len(order)
+            and self.table.row_count == shown
+            and order[:shown] == self.shown
+        )
 
     def _rebuild(self) -> None:
         self.table.clear()
@@ -180,7 +211,7 @@ class QueuePane(ErrorPane):
                 mark = Text("●" if error.id in self.selected else " ", "bold")
                 cells.append(mark + severity_text(error.severity))
             elif column.key == "title":
-                cells.append(Text(truncate(error.title, column.width), style or ""))
+                cells.append(Text(short_title(error.title, column.width), style or ""))
             elif column.key == "service":
                 cells.append(truncate(error.service, column.width))
             elif column.key == "events":
@@ -190,9 +221,12 @@ class QueuePane(ErrorPane):
             elif column.key == "seen":
                 cells.append(Text(relative_time(error.last_seen, now), justify="right"))
             elif column.key == "assignee":
-                cells.append(
-                    Text(truncate(error.assignee.name, column.width), "") if error.assignee else Text("-", "dim")
-                )
+                if error.assignee is None:
+                    cells.append(Text("-", "dim"))
+                else:
+                    # A narrow column shows the first name whole rather than a cut "Dana Ko…".
+                    name = error.assignee.name if column.width >= 12 else first_name(error.assignee.name)
+                    cells.append(Text(truncate(name, column.width)))
             elif column.key == "flags":
                 cells.append(Text(" ".join(error.flags()), "bold"))
             elif column.key == "spark":
