@@ -327,8 +327,9 @@ def test_listing_and_detail_run_a_constant_number_of_statements(api, viewer):
     with count_queries(api) as rich:
         detail = viewer.get(f"/errors/{large[0]}/").json()
     assert len(detail["timeline"]) == 1 + 4 * 12
-    # The token, the error, its latest event, the tag sample, the histograms, 4 timeline sources.
-    assert len(rich) == len(simple) == 9, rich
+    # The token, the error, its latest event, the tag sample, the histograms, 4 timeline sources, the escalation
+    # chain's next step.
+    assert len(rich) == len(simple) == 10, rich
 
     with count_queries(api) as stats:
         assert viewer.get("/errors/stats/").status_code == 200
