@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks import alerts, deliver
+from tasks import alerts, deliver, heartbeats
 from tasks.queue import huey
 
-__all__ = ["alerts", "deliver", "huey"]
+__all__ = ["alerts", "deliver", "heartbeats", "huey"]

@@ -13,6 +13,7 @@ from collector.api import (
     errors_write,
     escalation_chains,
     events_read,
+    heartbeats,
     notifications,
     oncall,
     overrides,
@@ -44,6 +45,7 @@ RESOURCE_MODULES = (
     tokens,
     patterns,
     notifications,
+    heartbeats,
 )
 
 
