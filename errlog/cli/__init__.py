@@ -14,6 +14,7 @@ COMMANDS = {
     "config": "errlog.cli.config",
     "db": "errlog.cli.db",
     "developer": "errlog.cli.developer",
+    "heartbeat": "errlog.cli.heartbeat",
     "oncall": "errlog.cli.oncall",
     "project": "errlog.cli.project",
     "serve": "errlog.cli.serve",
