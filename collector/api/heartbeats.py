@@ -48,8 +48,7 @@ class HeartbeatOut(BaseModel):
     is_active: bool
     created_at: dt.datetime
     check_in_url: str | None = Field(
-        None,
-        description="GET or POST it with ?status=ok|in_progress|error; null when the project has no DSN key."
+        None, description="GET or POST it with ?status=ok|in_progress|error; null when the project has no DSN key."
     )
 
 

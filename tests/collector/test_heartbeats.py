@@ -55,9 +55,8 @@ def test_a_failing_monitor_decorated_job_raises_one_critical_error_and_its_alert
     def nightly_invoices() -> None:
         raise RuntimeError("the invoice run crashed")
 
-    with sentry(dsn):
-        with pytest.raises(RuntimeError):
-            nightly_invoices()
+    with sentry(dsn), pytest.raises(RuntimeError):
+        nightly_invoices()
     heartbeat = heartbeat_row(collector, heartbeat_id)
     assert (heartbeat.state, heartbeat.last_status) == ("failing", "error")
     with collector.session() as session:
@@ -108,7 +107,7 @@ def test_http_check_in_in_progress_keeps_the_state(collector):
 
 def test_http_check_in_with_a_bad_key_is_403_and_changes_nothing(collector):
     project_id, _, _ = collector.create_project()
-    other_project, other_dsn, _ = collector.create_project("billing")
+    _, other_dsn, _ = collector.create_project("billing")
     heartbeat_id = add_heartbeat(collector, project_id)
     with collector.client() as client:
         unknown = client.get(f"/api/{project_id}/cron/nightly-invoices/{'0' * 32}/?status=ok")

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ValidationError
 from collector.api import build_api
 from collector.api.framework import Endpoint
 from db.enums import Channel, NotificationStatus, PatternKind, Role
-from db.models import Comment, Notification, Pattern, Team
 from db.heartbeats import create_heartbeat
+from db.models import Comment, Notification, Pattern, Team
 from db.oncall import add_override, create_rotation
 from db.projects import create_project
 from db.tokens import create_token, revoke_token
