@@ -222,6 +222,12 @@ class Settings(BaseSettings):
         description="Key of the HMAC-SHA256 X-Errlog-Signature on outgoing webhooks (over timestamp.body). "
         "Unset: webhooks go out unsigned.",
     )
+    apprise_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs (Teams, Telegram, Discord, Matrix... see the Apprise wiki), comma or space "
+        "separated, that get the alerts the routing matrix sends to the shared `apprise` channel. Needs "
+        "`pip install 'errlog[apprise]'`. Unset: no Apprise.",
+    )
 
     # ---- the terminal UI (tui/): which server it talks to, named profiles, key bindings ----
     server: str | None = Field(
@@ -264,6 +270,7 @@ class Settings(BaseSettings):
         "pagerduty_routing_key",
         "webhook_url",
         "webhook_secret",
+        "apprise_urls",
         mode="before",
     )
     @classmethod

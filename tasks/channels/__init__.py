@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from db.enums import Channel
 from db.models import Notification
 from errlog.settings import Settings
-from tasks.channels import email, ntfy, pagerduty, pushover, slack, sms, webhook
+from tasks.channels import apprise, email, ntfy, pagerduty, pushover, slack, sms, webhook
 from tasks.channels.base import DeliveryError, DeliveryResult
 from tasks.messages import AlertMessage
 
@@ -31,6 +31,7 @@ CHANNELS: dict[Channel, ChannelSpec] = {
     Channel.PUSHOVER: ChannelSpec(pushover.configured, pushover.send),
     Channel.PAGERDUTY: ChannelSpec(pagerduty.configured, pagerduty.send),
     Channel.WEBHOOK: ChannelSpec(webhook.configured, webhook.send),
+    Channel.APPRISE: ChannelSpec(apprise.configured, apprise.send),
 }
 
 

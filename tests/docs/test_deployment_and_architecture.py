@@ -208,7 +208,14 @@ def _table(text: str, heading_row: str) -> list[list[str]]:
 
 def test_the_default_routing_matrix_is_the_code_s():
     rows = _table(section("guide.md", "Notifications and routing"), "| Severity | Channels |")
-    names = {"e-mail": "email", "SMS": "sms", "ntfy": "ntfy", "Slack": "slack", "PagerDuty": "pagerduty"}
+    names = {
+        "e-mail": "email",
+        "SMS": "sms",
+        "ntfy": "ntfy",
+        "Slack": "slack",
+        "PagerDuty": "pagerduty",
+        "Apprise": "apprise",
+    }
     documented = {row[0]: [names[c.strip()] for c in row[1].split(",")] if row[1] != "none" else [] for row in rows}
     assert documented == {severity.value: [c.value for c in channels] for severity, channels in DEFAULT_MATRIX.items()}
 
