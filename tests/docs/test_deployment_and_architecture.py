@@ -33,6 +33,9 @@ PROOF = {
         "webhook-signature": "run against errlog's own signatures",
         "scrub-settings": "loaded as settings and applied to an event",
         "messages": "reproduced live, or found in the code",
+        "heartbeat-add": "run: creates the monitor the next two check in to",
+        "heartbeat-curl": "run with curl against the live collector, for a job that succeeds and one that fails",
+        "heartbeat-python": "run with the real sentry-sdk against the live collector",
     },
     "deployment.md": {
         "config-toml": "loaded as the config file",
