@@ -55,6 +55,7 @@ PROOF = {
         "states": "diagram: statuses checked",
         "routing": "diagram",
         "escalation": "diagram",
+        "heartbeats": "diagram",
         "schema": "tables, columns and relations checked",
     },
 }
