@@ -27,8 +27,11 @@ from db.projects import dsn_public_keys
 api = Api()
 
 Name = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)]
-Interval = Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Minutes between expected check-ins.")]
-Grace = Annotated[int, Field(ge=0, le=MAX_MINUTES, description="Minutes of lateness tolerated before a miss.")]
+# Strict: a JSON true or false is not a number of minutes (lax validation would read it as 1 or 0).
+Interval = Annotated[int, Field(strict=True, ge=1, le=MAX_MINUTES, description="Minutes between expected check-ins.")]
+Grace = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_MINUTES, description="Minutes of lateness tolerated before a miss.")
+]
 
 
 class HeartbeatOut(BaseModel):

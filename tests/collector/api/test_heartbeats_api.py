@@ -90,3 +90,9 @@ def test_only_admins_change_monitors(api, viewer, responder):
     assert viewer.post("/heartbeats/", json={"project_id": project_id, **NIGHTLY}).status_code == 403
     assert responder.post("/heartbeats/", json={"project_id": project_id, **NIGHTLY}).status_code == 403
     assert viewer.get("/heartbeats/").status_code == 200
+
+
+def test_minutes_must_be_numbers_not_booleans(api, admin):
+    project_id, _, _ = api.collector.create_project("billing")
+    response = admin.post("/heartbeats/", json={"project_id": project_id, **NIGHTLY, "grace_minutes": False})
+    assert response.status_code == 422 and "body.grace_minutes" in response.text
