@@ -12,7 +12,7 @@ from db.enums import NotificationStatus
 from db.heartbeats import create_heartbeat, record_check_in
 from db.models import Comment, Event, Heartbeat, Issue, Notification
 from errlog.settings import Settings
-from tasks.heartbeats import find_missed, page
+from tasks.heartbeats import check_heartbeats, find_missed, page
 from tests.db.factories import make_project
 from tests.tasks.receivers import Receiver
 
@@ -119,3 +119,22 @@ def test_a_paused_monitor_is_never_missed(
     db_session.commit()
     assert run_check(db_session, START + minutes(10_000)) == 0
     assert db_session.scalars(select(Issue)).all() == []
+
+
+def test_the_periodic_task_runs_the_check_on_the_tasks_database(
+    db_session: Session, configure_tasks: Callable[..., Settings], receiver: Receiver
+) -> None:
+    configure_tasks(webhook_url=receiver.url + "/company-hook")
+    project = make_project(db_session, name="billing")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    create_heartbeat(db_session, project.id, "hourly-sync", interval_minutes=60, grace_minutes=0, now=long_ago)
+    db_session.commit()
+
+    check_heartbeats()  # Huey in immediate mode: run here, under its lock, on the configured database
+    check_heartbeats()
+
+    db_session.expire_all()
+    [heartbeat] = db_session.scalars(select(Heartbeat)).all()
+    assert heartbeat.state == "missed" and heartbeat.issue_id is not None
+    assert [n.trigger for n in sent(db_session)] == ["new"]
+    assert len(receiver.requests) == 1
