@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from collector import health, sentry_routes, webhook_routes
+from collector import checkins, health, sentry_routes, webhook_routes
 from collector.alerts import AlertDecider, Enqueue, enqueue_with_huey
 from collector.api import build_api
 from collector.archive import EventArchive
@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = sessions
+        app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
         app.state.archive = archive
         app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
         app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
@@ -78,7 +79,13 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
             engine.dispose()
 
     return Starlette(
-        routes=[*health.routes, *sentry_routes.routes, *webhook_routes.routes, *build_api().starlette_routes()],
+        routes=[
+            *health.routes,
+            *sentry_routes.routes,
+            *checkins.routes,
+            *webhook_routes.routes,
+            *build_api().starlette_routes(),
+        ],
         middleware=[Middleware(HeaderLimitMiddleware)],
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
         lifespan=lifespan,

@@ -21,6 +21,7 @@ from collector.body import (
     decode_legacy_store_body,
     read_body,
 )
+from collector.checkins import record_envelope_check_ins
 from collector.envelope import (
     EnvelopeError,
     check_dsn_project,
@@ -62,6 +63,8 @@ async def envelope_endpoint(request: Request) -> Response:
         ingest = _ingest(request)
         key = await ingest.authenticate(KeyKind.DSN, presented, project_id=project_id)
         contents = extract_event(envelope)
+        if contents.check_ins:
+            await record_envelope_check_ins(request, project_id, contents.check_ins)
         if contents.event is None:
             # Sessions, client reports, transactions...: accepted and not kept.
             header_id = envelope.headers.get("event_id")

@@ -229,6 +229,12 @@ class Settings(BaseSettings):
         description="Key of the HMAC-SHA256 X-Errlog-Signature on outgoing webhooks (over timestamp.body). "
         "Unset: webhooks go out unsigned.",
     )
+    apprise_urls: SecretStr | None = Field(
+        default=None,
+        description="Apprise URLs (Teams, Telegram, Discord, Matrix... see the Apprise wiki), comma or space "
+        "separated, that get the alerts the routing matrix sends to the shared `apprise` channel. Needs "
+        "`pip install 'errlog[apprise]'`. Unset: no Apprise.",
+    )
 
     # ---- analysis: patterns the worker detects (tasks/analysis/) ----
     pattern_spike_min_events: int = Field(
@@ -288,6 +294,7 @@ class Settings(BaseSettings):
         "pagerduty_routing_key",
         "webhook_url",
         "webhook_secret",
+        "apprise_urls",
         mode="before",
     )
     @classmethod

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tasks import alerts, deliver, escalate, incidents, maintenance, retention, shift_notice, summary
+from tasks import (
+    alerts,
+    deliver,
+    escalate,
+    heartbeats,
+    incidents,
+    maintenance,
+    retention,
+    shift_notice,
+    summary,
+)
 from tasks.analysis import jobs as analysis
 from tasks.queue import huey
 
@@ -11,6 +21,7 @@ __all__ = [
     "analysis",
     "deliver",
     "escalate",
+    "heartbeats",
     "huey",
     "incidents",
     "maintenance",

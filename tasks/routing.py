@@ -12,13 +12,14 @@ from db.enums import Channel, Severity
 
 # Channels that reach one person: the recipient's preferences choose among them and quiet hours hold them back.
 PERSONAL: tuple[Channel, ...] = (Channel.NTFY, Channel.PUSHOVER, Channel.SMS, Channel.EMAIL)
-# Channels the team shares (a Slack channel, the PagerDuty service): they follow the project's matrix alone.
-SHARED: tuple[Channel, ...] = (Channel.SLACK, Channel.PAGERDUTY)
+# Channels the team shares (a Slack channel, the PagerDuty service, the Apprise URLs): they follow the project's
+# matrix alone.
+SHARED: tuple[Channel, ...] = (Channel.SLACK, Channel.PAGERDUTY, Channel.APPRISE)
 ROUTABLE = frozenset(PERSONAL + SHARED)
 
 DEFAULT_MATRIX: Mapping[Severity, tuple[Channel, ...]] = {
-    Severity.CRITICAL: (Channel.NTFY, Channel.SMS, Channel.SLACK, Channel.EMAIL, Channel.PAGERDUTY),
-    Severity.HIGH: (Channel.NTFY, Channel.SLACK, Channel.EMAIL),
+    Severity.CRITICAL: (Channel.NTFY, Channel.SMS, Channel.SLACK, Channel.EMAIL, Channel.PAGERDUTY, Channel.APPRISE),
+    Severity.HIGH: (Channel.NTFY, Channel.SLACK, Channel.EMAIL, Channel.APPRISE),
     Severity.MEDIUM: (Channel.SLACK,),
     Severity.LOW: (),  # the daily summary only
 }
@@ -208,7 +209,7 @@ def plan_routes(
             # One channel for everybody; the recipient is mentioned there when they have a Slack id.
             target = f"@{recipient.slack_id}" if recipient and recipient.slack_id else "channel"
         else:
-            target = "default"  # the company-wide routing key
+            target = "default"  # the company-wide routing key, or every Apprise URL
         plan.routes.append(Route(channel, target, recipient.developer_id if recipient else None))
 
     for url in dict.fromkeys(webhook_urls):  # the same URL twice (company and project) gets it once

@@ -13,6 +13,7 @@ from collector.api import (
     errors_write,
     escalation_chains,
     events_read,
+    heartbeats,
     maintenance,
     notifications,
     oncall,
@@ -46,6 +47,7 @@ RESOURCE_MODULES = (
     patterns,
     notifications,
     maintenance,
+    heartbeats,
 )
 
 

@@ -16,6 +16,7 @@ COMMANDS = {
     "db": "errlog.cli.db",
     "demo": "errlog.cli.demo",
     "developer": "errlog.cli.developer",
+    "heartbeat": "errlog.cli.heartbeat",
     "maintenance": "errlog.cli.maintenance",
     "oncall": "errlog.cli.oncall",
     "project": "errlog.cli.project",

@@ -37,12 +37,13 @@ def expected_errors() -> tuple[type[Exception], ...]:
     """The error types that mean "you asked for something that cannot be done", not "errlog has a bug"."""
     # Imported here so `errlog --help` and `errlog config` do not load SQLAlchemy.
     from db.developers import DeveloperError
+    from db.heartbeats import HeartbeatError
     from db.oncall import OncallError
     from db.projects import ProjectError
     from db.session import DatabaseError
     from db.tokens import TokenError
 
-    return (SettingsError, DatabaseError, ProjectError, TokenError, DeveloperError, OncallError)
+    return (SettingsError, DatabaseError, ProjectError, TokenError, DeveloperError, OncallError, HeartbeatError)
 
 
 @contextmanager

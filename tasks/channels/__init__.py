@@ -9,7 +9,7 @@ from typing import Any
 from db.enums import Channel
 from db.models import Notification
 from errlog.settings import Settings
-from tasks.channels import email, notice, ntfy, pagerduty, pushover, slack, sms, webhook
+from tasks.channels import apprise, email, notice, ntfy, pagerduty, pushover, slack, sms, webhook
 from tasks.channels.base import DeliveryError, DeliveryResult
 from tasks.digest import DigestMessage, message_from_payload
 from tasks.messages import AlertMessage
@@ -35,6 +35,7 @@ CHANNELS: dict[Channel, ChannelSpec] = {
     Channel.PUSHOVER: ChannelSpec(pushover.configured, pushover.send),
     Channel.PAGERDUTY: ChannelSpec(pagerduty.configured, pagerduty.send),
     Channel.WEBHOOK: ChannelSpec(webhook.configured, webhook.send),
+    Channel.APPRISE: ChannelSpec(apprise.configured, apprise.send),
 }
 
 # Summaries are long reads: they go by e-mail and to the team's Slack channel only.

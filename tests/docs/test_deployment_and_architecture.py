@@ -36,6 +36,9 @@ PROOF = {
         "tui-profiles": "loaded as the config file: tests/tui/test_guide.py",
         "tui-keys": "compared with the code's key bindings: tests/tui/test_guide.py",
         "tui-keymap": "loaded as the config file, the keys checked in the console: tests/tui/test_guide.py",
+        "heartbeat-add": "run: creates the monitor the next two check in to",
+        "heartbeat-curl": "run with curl against the live collector, for a job that succeeds and one that fails",
+        "heartbeat-python": "run with the real sentry-sdk against the live collector",
     },
     "deployment.md": {
         "config-toml": "loaded as the config file",
@@ -56,6 +59,7 @@ PROOF = {
         "routing": "diagram",
         "escalation": "diagram",
         "analysis": "diagram",
+        "heartbeats": "diagram",
         "schema": "tables, columns and relations checked",
     },
 }
@@ -214,7 +218,14 @@ def _table(text: str, heading_row: str) -> list[list[str]]:
 
 def test_the_default_routing_matrix_is_the_code_s():
     rows = _table(section("guide.md", "Notifications and routing"), "| Severity | Channels |")
-    names = {"e-mail": "email", "SMS": "sms", "ntfy": "ntfy", "Slack": "slack", "PagerDuty": "pagerduty"}
+    names = {
+        "e-mail": "email",
+        "SMS": "sms",
+        "ntfy": "ntfy",
+        "Slack": "slack",
+        "PagerDuty": "pagerduty",
+        "Apprise": "apprise",
+    }
     documented = {row[0]: [names[c.strip()] for c in row[1].split(",")] if row[1] != "none" else [] for row in rows}
     assert documented == {severity.value: [c.value for c in channels] for severity, channels in DEFAULT_MATRIX.items()}
 

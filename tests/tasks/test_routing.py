@@ -19,7 +19,9 @@ from tasks.routing import (
     plan_routes,
 )
 
-ALL = frozenset(Channel)
+# Apprise, the optional bridge, is left out here so the tables below read as the built-in channels; it has its own
+# tests at the end.
+ALL = frozenset(Channel) - {Channel.APPRISE}
 NOON_UTC = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
@@ -59,7 +61,8 @@ def plan(severity: Severity, **options: Any) -> RoutePlan:
 def test_default_matrix(severity: Severity, expected: list[Channel]) -> None:
     result = plan(severity)
     assert sorted(channels(result.routes)) == sorted(expected)
-    assert set(expected) == set(DEFAULT_MATRIX[severity])
+    bridged = {Channel.APPRISE} if severity in (Severity.CRITICAL, Severity.HIGH) else set()
+    assert set(expected) | bridged == set(DEFAULT_MATRIX[severity])
 
 
 def test_routes_carry_the_recipients_targets() -> None:
@@ -201,3 +204,16 @@ def test_check_routing_accepts_good_tables_and_names_the_bad_part() -> None:
         check_routing({"high": "sms"})
     with pytest.raises(RoutingError, match="unknown channel 'webhook'"):
         check_routing({"high": ["webhook"]})  # webhooks are integrations, configured by URL
+
+
+def test_apprise_is_a_shared_channel_with_one_route_for_all_its_urls() -> None:
+    with_apprise = ALL | {Channel.APPRISE}
+    critical = plan(Severity.CRITICAL, configured=with_apprise, recipient=None)
+    assert [(r.channel, r.target, r.developer_id) for r in critical.routes if r.channel == Channel.APPRISE] == [
+        (Channel.APPRISE, "default", None)
+    ]
+    medium = plan(Severity.MEDIUM, configured=with_apprise)
+    assert Channel.APPRISE not in channels(medium.routes)
+    routed = plan(Severity.MEDIUM, configured=with_apprise, project_routing={"medium": ["apprise"]})
+    assert channels(routed.routes) == [Channel.APPRISE]
+    assert "apprise is not configured" in plan(Severity.HIGH).skipped

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from collector.api import build_api
 from collector.api.framework import Endpoint
 from db.enums import Channel, NotificationStatus, PatternKind, Role
+from db.heartbeats import create_heartbeat
 from db.models import Comment, Notification, Pattern, Team
 from db.oncall import add_override, create_rotation
 from db.projects import create_project
@@ -58,6 +59,7 @@ def seed(api) -> dict[str, Any]:
             status=NotificationStatus.FAILED,
         )
         pattern = Pattern(kind=PatternKind.SPIKE, project_id=project.id, issue_id=issue.id, description="spike")
+        heartbeat = create_heartbeat(session, project.id, "matrix", interval_minutes=60, now=dt.datetime.now(dt.UTC))
         session.add_all([comment, notification, pattern])
         spare = create_token(session, "matrix-spare", Role.VIEWER).token  # the one DELETE tokens/{id}/ revokes
         revoked = create_token(session, "matrix-revoked", Role.ADMIN)
@@ -76,6 +78,7 @@ def seed(api) -> dict[str, Any]:
             "override_id": override.id,
             "notification_id": notification.id,
             "pattern_id": pattern.id,
+            "heartbeat_id": heartbeat.id,
             "token_id": spare.id,
             "revoked_secret": revoked.secret,
         }
