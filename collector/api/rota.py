@@ -79,8 +79,8 @@ def level_states(schedule: OncallSchedule, at: dt.datetime, timelines: Timelines
     states = []
     for level in levels_of(schedule, at):
         timeline = timelines.of(schedule, level)
-        current = _shift(timeline and timeline.at, at)
-        states.append(LevelState(schedule, level, current, _shift(timeline and timeline.after, at)))
+        current = _shift(timeline.at if timeline else None, at)
+        states.append(LevelState(schedule, level, current, _shift(timeline.after if timeline else None, at)))
     return states
 
 
@@ -138,7 +138,7 @@ def next_shift_starts(
             # Overrides beyond the rotation's cycle (a holiday cover booked months ahead).
             for override in schedule.overrides:
                 if override.level == level and override.starts_at > at + lookahead:
-                    cover = _shift(timeline and timeline.at, override.starts_at.astimezone(dt.UTC))
+                    cover = _shift(timeline.at if timeline else None, override.starts_at.astimezone(dt.UTC))
                     if cover is not None and cover.developer_id == override.developer_id:
                         offer(cover.developer_id, cover.starts_at)
     return starts

@@ -26,6 +26,7 @@ from db.models import (
     Project,
     ProjectDailyCount,
     ProjectHourlyCount,
+    SeverityHourlyCount,
 )
 from db.session import SchemaOutOfDate, create_db_engine, make_session_factory, open_database
 from tests.conftest import temporary_postgres_database
@@ -182,6 +183,8 @@ def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url
         daily = set(session.execute(select(IssueDailyCount.issue_id, IssueDailyCount.day, IssueDailyCount.events)))
         by_project = set(session.execute(select(*ProjectDailyCount.__table__.c)))
         project_hours = session.scalar(select(func.sum(ProjectHourlyCount.events)))
+        # 0005 fills the per-severity hours from the per-project ones.
+        by_severity = set(session.execute(select(*SeverityHourlyCount.__table__.c)))
     engine.dispose()
     assert hourly == {(busy_id, h23, 2), (busy_id, h22, 1), (busy_id, next_day, 1), (quiet_id, h23, 1)}
     assert daily == {(busy_id, day, 3), (busy_id, next_day, 1), (quiet_id, day, 1)}
@@ -191,6 +194,12 @@ def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url
         (day, project_id, Severity.LOW, 1),
     }
     assert project_hours == len(rows)
+    assert by_severity == {
+        (h23, Severity.HIGH, 2),
+        (h22, Severity.HIGH, 1),
+        (next_day, Severity.HIGH, 1),
+        (h23, Severity.LOW, 1),
+    }
 
 
 def test_open_database_refuses_an_old_schema_unless_asked_to_upgrade(empty_database_url):
