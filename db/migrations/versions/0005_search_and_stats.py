@@ -74,8 +74,16 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and _trigrams_available(bind):
-        for name, column in TRIGRAM_INDEXES.items():
-            op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON issues USING gin ({column} gin_trgm_ops)")
+        try:
+            with bind.begin_nested():
+                for name, column in TRIGRAM_INDEXES.items():
+                    bind.execute(
+                        sa.text(f"CREATE INDEX IF NOT EXISTS {name} ON issues USING gin ({column} gin_trgm_ops)")
+                    )
+        except sa.exc.DBAPIError:
+            # The extension is there but its operator class is not reachable (installed in a schema off the
+            # search path): search works without the indexes, so the upgrade goes on.
+            pass
 
 
 def downgrade() -> None:
