@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, func, literal_column, null, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from collector.api.error_filters import ErrorFilters, filter_conditions
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
-from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, epoch_seconds, summed
+from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, summed, summed_seconds
 from collector.api.schemas import ErrorOut, error_out
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import OPEN_STATUSES
@@ -279,16 +279,16 @@ def _mean_times(session: Session, start: dt.datetime) -> tuple[float | None, int
     """(MTTA seconds, errors acknowledged since `start`, MTTR seconds, errors resolved since `start`), in one
     statement whose two halves each read an index holding what they need (ix_issues_acknowledged_at,
     ix_issues_resolved_at: the time and first_seen)."""
-    halves = [
+    halves: list[Select[Any, float, int]] = [
         select(
             literal_column(str(kind)).label("kind"),
-            func.avg(epoch_seconds(at) - epoch_seconds(Issue.first_seen)),
+            summed_seconds(at, Issue.first_seen),
             func.count(),
         ).where(at >= start)
         for kind, at in enumerate((Issue.acknowledged_at, Issue.resolved_at))
     ]
     means: dict[int, tuple[float | None, int]] = {}
-    for kind, mean, count in session.execute(union_all(*halves)):
-        means[int(kind)] = (float(mean) if mean is not None else None, int(count))
+    for kind, total, count in session.execute(union_all(*halves)):
+        means[int(kind)] = (float(total) / count if count else None, int(count))
     (mtta, acknowledged), (mttr, resolved) = means[0], means[1]
     return mtta, acknowledged, mttr, resolved
