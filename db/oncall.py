@@ -85,6 +85,8 @@ class _Clock:
         self.zone = _zone(rotation.timezone)
         self.origin = dt.datetime.combine(rotation.start_date, rotation.handoff_time)
         self.step = dt.timedelta(hours=rotation.shift_hours)
+        # Walking a timeline asks for each boundary several times (a shift's end is the next one's start).
+        self._boundaries: dict[int, dt.datetime] = {}
 
     def wall(self, k: int) -> dt.datetime:
         try:
@@ -100,6 +102,12 @@ class _Clock:
 
     def boundary(self, k: int) -> dt.datetime:
         """When shift k starts (and shift k-1 ends), in UTC."""
+        known = self._boundaries.get(k)
+        if known is None:
+            known = self._boundaries[k] = self._boundary(k)
+        return known
+
+    def _boundary(self, k: int) -> dt.datetime:
         wall = self.wall(k)
         instant = self.resolve(wall)
         if instant.astimezone(self.zone).replace(tzinfo=None) == wall:
@@ -186,8 +194,9 @@ def _override_layer(overrides: list[OncallOverride]) -> list[_Cover]:
     return covers
 
 
-class _Timeline:
-    """One level of one schedule: the rotation with the overrides cut into it."""
+class Timeline:
+    """One level of one schedule: the rotation with the overrides cut into it. Build it once and ask it many
+    questions (instants are aware UTC datetimes): it remembers the hand-offs it has computed."""
 
     def __init__(self, schedule: OncallSchedule, level: int) -> None:
         _check_level(level)
@@ -233,21 +242,32 @@ class _Timeline:
         later = [s for s in starts if s > t]
         return self.at(min(later)) if later else None
 
+    def after(self, t: dt.datetime) -> Shift | None:
+        """The stretch after the one covering `t` (the first to begin after `t` if nobody is on call then)."""
+        current = self.at(t)
+        if current is None:
+            return self.first_from(t)
+        return self.first_from(current.ends_at)
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> list[Shift]:
+        """Every stretch overlapping [start, end), whole, in order."""
+        shifts = []
+        shift = self.first_from(start)
+        while shift is not None and shift.starts_at < end:
+            shifts.append(shift)
+            shift = self.first_from(shift.ends_at)
+        return shifts
+
 
 def on_call_at(schedule: OncallSchedule, at: dt.datetime, level: int = 1) -> Shift | None:
     """Who answers for `level` of `schedule` at `at`: an override if one covers it, else the rotation."""
-    return _Timeline(schedule, level).at(_utc(at, "at"))
+    return Timeline(schedule, level).at(_utc(at, "at"))
 
 
 def next_handoff(schedule: OncallSchedule, at: dt.datetime, level: int = 1) -> Shift | None:
     """The stretch after the one covering `at` (the first to begin after `at` if nobody is on call then). It may
     be the same developer again, e.g. in a one-person rotation or after an override they took themselves."""
-    timeline = _Timeline(schedule, level)
-    at = _utc(at, "at")
-    current = timeline.at(at)
-    if current is None:
-        return timeline.first_from(at)
-    return timeline.first_from(current.ends_at)
+    return Timeline(schedule, level).after(_utc(at, "at"))
 
 
 def shifts_between(schedule: OncallSchedule, start: dt.datetime, end: dt.datetime, level: int = 1) -> list[Shift]:
@@ -256,13 +276,7 @@ def shifts_between(schedule: OncallSchedule, start: dt.datetime, end: dt.datetim
     start, end = _utc(start, "start"), _utc(end, "end")
     if end <= start:
         raise OncallError(f"the end {end.isoformat()} must be after the start {start.isoformat()}")
-    timeline = _Timeline(schedule, level)
-    shifts = []
-    shift = timeline.first_from(start)
-    while shift is not None and shift.starts_at < end:
-        shifts.append(shift)
-        shift = timeline.first_from(shift.ends_at)
-    return shifts
+    return Timeline(schedule, level).between(start, end)
 
 
 def _loaded_schedules(session: Session, *conditions: ColumnElement[bool]) -> list[OncallSchedule]:

@@ -1,4 +1,5 @@
-"""Counting newly stored events into the roll-ups (db.models.rollups): per issue, and per project and severity.
+"""Counting newly stored events into the roll-ups (db.models.rollups): per issue, per project and severity, and per
+severity.
 
 Counts go in by upsert in the caller's transaction, one statement per table with its rows in key order, so that
 collectors writing at the same time lock the rows they share in one order and never deadlock."""
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
+from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -41,7 +42,8 @@ def day_of(at: dt.datetime) -> dt.datetime:
 
 
 def count_events(session: Session, events: Iterable[Counted]) -> None:
-    """Add newly stored events to the hourly and daily counts per issue and per (project, severity)."""
+    """Add newly stored events to the hourly and daily counts per issue and per (project, severity), and to the
+    hourly counts per severity."""
     by_issue_hour: Counter[tuple[int, dt.datetime]] = Counter()
     by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
     for event in events:
@@ -54,12 +56,16 @@ def count_events(session: Session, events: Iterable[Counted]) -> None:
     for (issue_id, hour), n in by_issue_hour.items():
         by_issue_day[(issue_id, day_of(hour))] += n
     by_project_day: Counter[tuple[dt.datetime, int, str]] = Counter()
+    by_severity_hour: Counter[tuple[dt.datetime, str]] = Counter()
     for (hour, project_id, severity), n in by_project_hour.items():
         by_project_day[(day_of(hour), project_id, severity)] += n
+        by_severity_hour[(hour, severity)] += n
     _add(session, IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour)
     _add(session, IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day)
     _add(session, ProjectHourlyCount.__table__, ("hour", "project_id", "severity"), by_project_hour)
     _add(session, ProjectDailyCount.__table__, ("day", "project_id", "severity"), by_project_day)
+    # Last: its few rows are the ones every writer shares, so they are locked for the shortest time.
+    _add(session, SeverityHourlyCount.__table__, ("hour", "severity"), by_severity_hour)
 
 
 def _add(session: Session, table: Any, key: tuple[str, ...], counts: Counter[Any]) -> None:

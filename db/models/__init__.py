@@ -21,7 +21,13 @@ from db.models.people import (
     TeamMember,
 )
 from db.models.projects import Project, ProjectKey
-from db.models.rollups import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
+from db.models.rollups import (
+    IssueDailyCount,
+    IssueHourlyCount,
+    ProjectDailyCount,
+    ProjectHourlyCount,
+    SeverityHourlyCount,
+)
 
 __all__ = [
     "ApiToken",
@@ -51,6 +57,7 @@ __all__ = [
     "ProjectHourlyCount",
     "ProjectKey",
     "RotationParticipant",
+    "SeverityHourlyCount",
     "Team",
     "TeamMember",
 ]

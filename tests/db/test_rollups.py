@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.enums import Severity
-from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
+from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
 from db.rollups import Counted, count_events
 from tests.db.factories import make_issue, make_project
 
@@ -48,6 +48,11 @@ def test_counts_add_up_per_hour_and_day(db_session):
         (day, project.id, Severity.HIGH, 2),
         (day, project.id, Severity.LOW, 1),
         (next_day, project.id, Severity.HIGH, 1),
+    }
+    assert _rows(db_session, SeverityHourlyCount) == {
+        (hour, Severity.HIGH, 2),
+        (hour, Severity.LOW, 1),
+        (next_day, Severity.HIGH, 1),
     }
 
 

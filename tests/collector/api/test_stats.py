@@ -109,6 +109,34 @@ def test_stats_windows_and_intervals(api, viewer):
     assert len(week["events"]["counts"]) == 7
 
 
+def test_stats_over_a_week_by_hour_count_each_service_and_event_once(api, viewer):
+    # The series reads the per-severity hours; the services read whole days, and hours before the first midnight.
+    now = utcnow().replace(microsecond=0)
+    start = now.replace(minute=0, second=0) - dt.timedelta(hours=167)
+    with api.collector.session() as session:
+        payments, search = make_project(session, "payments"), make_project(session, "search")
+        loud = make_issue(session, payments, severity=Severity.HIGH, first_seen=start - dt.timedelta(hours=1))
+        quiet = make_issue(session, search, severity=Severity.LOW, first_seen=start)
+        for issue, at in [
+            (loud, start - dt.timedelta(seconds=1)),  # before the window
+            (loud, start),
+            (loud, start + dt.timedelta(minutes=30)),
+            (quiet, now - dt.timedelta(days=2)),
+            (quiet, now - dt.timedelta(minutes=1)),
+            (loud, now - dt.timedelta(minutes=1)),
+        ]:
+            make_event(session, issue, received_at=at)
+        session.commit()
+    body = viewer.get("/errors/stats/", params={"window": "7d"}).json()
+    assert body["interval"] == "hour" and len(body["events"]["counts"]) == 168
+    assert parse_time(body["start"]) == start
+    assert body["total_events"] == 5
+    assert [(s["service"], s["events"]) for s in body["by_service"]] == [("payments", 3), ("search", 2)]
+    by_severity = body["events_by_severity"]
+    assert (sum(by_severity["high"]), sum(by_severity["low"])) == (3, 2)
+    assert by_severity["high"][0] == 2 and by_severity["high"][-1] == 1
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
