@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collector.api.window_scope import silencing_window
 from db.enums import IssueStatus, NotificationStatus, Severity
 from db.maintenance import count_silenced, silence_reason
 from db.models import Developer, Escalation, Event, Issue, Notification, Project
 from db.oncall import OncallError, on_call_for_project
 from db.types import utcnow
+from db.window_scope import silencing_window
 from errlog.settings import Settings
 from tasks.channels import configured_channels
 from tasks.deliver import deliver_notification

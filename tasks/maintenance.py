@@ -19,7 +19,7 @@ from errlog.settings import Settings
 from tasks.alerts import insert_new
 from tasks.channels import configured_channels
 from tasks.deliver import deliver_notification
-from tasks.digest import DigestMessage, Section, digest_row, pending_ids, render
+from tasks.notices import Notice, Section, notice_row, pending_ids
 from tasks.queue import huey, runtime
 
 log = logging.getLogger(__name__)
@@ -54,19 +54,18 @@ def summarise_ended_windows(session: Session, settings: Settings, now: dt.dateti
 
 def record_summary(session: Session, settings: Settings, window: MaintenanceWindow, now: dt.datetime) -> list[int]:
     errors = silenced_errors(session, window)
-    message = summary_message(session, window, errors)
+    notice = summary_message(session, window, errors)
     configured = configured_channels(settings)
     rows = []
     key = f"maintenance:{window.id}:"
     if Channel.EMAIL in configured:
         for developer in responders(session, window, errors, now):
             rows.append(
-                digest_row(
+                notice_row(
                     key=f"{key}email:{developer.id}",
-                    kind=KIND,
                     channel=Channel.EMAIL,
                     target=developer.email,
-                    message=message,
+                    notice=notice,
                     max_attempts=settings.notification_max_attempts,
                     now=now,
                     project_id=window.project_id,
@@ -75,12 +74,11 @@ def record_summary(session: Session, settings: Settings, window: MaintenanceWind
             )
     if Channel.SLACK in configured:
         rows.append(
-            digest_row(
+            notice_row(
                 key=f"{key}slack",
-                kind=KIND,
                 channel=Channel.SLACK,
                 target="channel",
-                message=message,
+                notice=notice,
                 max_attempts=settings.notification_max_attempts,
                 now=now,
                 project_id=window.project_id,
@@ -121,7 +119,7 @@ def responder(session: Session, project_id: int, now: dt.datetime) -> Developer 
     return None
 
 
-def summary_message(session: Session, window: MaintenanceWindow, errors: list[SilencedError]) -> DigestMessage:
+def summary_message(session: Session, window: MaintenanceWindow, errors: list[SilencedError]) -> Notice:
     scope = "all projects"
     if window.project_id is not None:
         scope = session.scalar(select(Project.name).where(Project.id == window.project_id)) or f"#{window.project_id}"
@@ -139,7 +137,7 @@ def summary_message(session: Session, window: MaintenanceWindow, errors: list[Si
         Section("Top silenced errors", [_line(e) for e in errors[:TOP]], empty="no alert was held back"),
     ]
     subject = f"[errlog] Maintenance window #{window.id} ended: {window.silenced_alerts} alert(s) silenced"
-    return render(KIND, subject, intro, sections)
+    return Notice(KIND, subject, intro, sections)
 
 
 def _line(error: SilencedError) -> str:

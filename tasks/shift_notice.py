@@ -13,19 +13,17 @@ import zoneinfo
 from typing import Any
 
 from huey import crontab
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.enums import Channel, NotificationStatus
-from db.models import Developer, Notification, OncallSchedule
+from db.enums import Channel
+from db.models import Developer, OncallSchedule
 from db.oncall import Shift, all_schedules, next_handoff, on_call_at, shifts_between
 from db.types import utcnow
 from errlog.settings import Settings
 from tasks.alerts import insert_new, recipient_from
 from tasks.channels import configured_channels
-from tasks.channels.notice import CHANNELS
 from tasks.deliver import deliver_notification
-from tasks.notices import Notice
+from tasks.notices import Notice, notice_row, pending_ids
 from tasks.queue import huey, runtime
 from tasks.routing import Recipient, in_quiet_hours
 
@@ -35,8 +33,10 @@ TRIGGER = "oncall_shift"
 # Longer than the job's period, so a run that is late or skipped once loses no notice; a notice later than this
 # about a shift already under way is not worth sending.
 LOOKBACK = dt.timedelta(minutes=30)
-# Push during quiet hours waits, visible and unsent; e-mail goes anyway (it waits in the inbox on its own).
+# Where a developer is told: their e-mail and their phone. Push during quiet hours waits, visible and unsent;
+# e-mail goes anyway (it waits in the inbox on its own).
 PUSH = (Channel.NTFY, Channel.PUSHOVER)
+CHANNELS = (Channel.EMAIL, *PUSH)
 
 
 @huey.periodic_task(crontab(minute="*/5"))
@@ -80,14 +80,7 @@ def record_shift_notices(session: Session, settings: Settings, now: dt.datetime)
     if not rows:
         return []
     insert_new(session, rows)
-    keys = [row["idempotency_key"] for row in rows]
-    return list(
-        session.scalars(
-            select(Notification.id)
-            .where(Notification.idempotency_key.in_(keys), Notification.status == NotificationStatus.PENDING)
-            .order_by(Notification.id)
-        )
-    )
+    return pending_ids(session, [row["idempotency_key"] for row in rows])
 
 
 def shift_notice(session: Session, schedule: OncallSchedule, shift: Shift, recipient: Recipient) -> Notice:
@@ -105,7 +98,7 @@ def shift_notice(session: Session, schedule: OncallSchedule, shift: Shift, recip
     if shift.source == "override":
         lines.append("You are covering this shift as an override.")
     lines.append("Your queue: errlog-tui")
-    return Notice(title=f"Your on-call shift starts: {level}", body="\n".join(lines))
+    return Notice(TRIGGER, f"Your on-call shift starts: {level}", lines)
 
 
 def notice_rows(
@@ -126,22 +119,17 @@ def notice_rows(
         held = f"quiet hours of {recipient.name}" if quiet and channel in PUSH else None
         shift_key = f"{recipient.developer_id}:{schedule.id}:{shift.level}:{int(shift.starts_at.timestamp())}"
         rows.append(
-            {
-                "idempotency_key": f"shift:{shift_key}:{channel.value}",
-                "issue_id": None,
-                "project_id": schedule.project_id,
-                "developer_id": recipient.developer_id,
-                "channel": channel,
-                "target": target,
-                "trigger": TRIGGER,
-                "status": NotificationStatus.SUPPRESSED if held else NotificationStatus.PENDING,
-                "attempts": 0,
-                "max_attempts": settings.notification_max_attempts,
-                "next_attempt_at": None if held else now,
-                "last_error": held,
-                "payload": notice.to_payload(),
-                "created_at": now,
-            }
+            notice_row(
+                key=f"shift:{shift_key}:{channel.value}",
+                channel=channel,
+                target=target,
+                notice=notice,
+                max_attempts=settings.notification_max_attempts,
+                now=now,
+                project_id=schedule.project_id,
+                developer_id=recipient.developer_id,
+                held=held,
+            )
         )
     return rows
 

@@ -20,7 +20,7 @@ from errlog.settings import Settings
 from tasks.alerts import insert_new
 from tasks.channels import configured_channels
 from tasks.deliver import deliver_notification
-from tasks.digest import DigestMessage, Section, digest_row, pending_ids, render
+from tasks.notices import Notice, Section, notice_row, pending_ids
 from tasks.queue import huey, runtime
 
 log = logging.getLogger(__name__)
@@ -74,16 +74,15 @@ def record_daily_summaries(session: Session, settings: Settings, now: dt.datetim
     fresh = _not_recorded(session, [key for *_, key in rows])
     if not fresh:
         return []
-    message = summary_message(daily_report(session, now - DAY, now), now)
+    notice = summary_message(daily_report(session, now - DAY, now), now)
     insert_new(
         session,
         [
-            digest_row(
+            notice_row(
                 key=key,
-                kind=KIND,
                 channel=channel,
                 target=target,
-                message=message,
+                notice=notice,
                 max_attempts=settings.notification_max_attempts,
                 now=now,
                 developer_id=developer_id,
@@ -106,7 +105,7 @@ def _not_recorded(session: Session, keys: list[str]) -> set[str]:
     return set(keys) - taken
 
 
-def summary_message(report: list[ProjectDay], now: dt.datetime) -> DigestMessage:
+def summary_message(report: list[ProjectDay], now: dt.datetime) -> Notice:
     active = [day for day in report if not day.quiet]
     new = sum(day.new_count for day in report)
     regressed = sum(day.regressed_count for day in report)
@@ -124,7 +123,7 @@ def summary_message(report: list[ProjectDay], now: dt.datetime) -> DigestMessage
     sections: list[Section] = []
     for day in active:
         sections += project_sections(day)
-    return render(KIND, subject, intro, sections)
+    return Notice(KIND, subject, intro, sections)
 
 
 def project_sections(day: ProjectDay) -> list[Section]:

@@ -1,36 +1,20 @@
-"""Which errors a request asks for: its filter parameters and its `q` search, as SQL conditions on Issue.
-
-Nullable columns are tested with an explicit IS NOT NULL, so a negated term (`!env:prod`) keeps the rows where the
-column is empty instead of losing them to SQL's three-valued NOT."""
+"""Which errors a request asks for: its filter parameters and its `q` search, as SQL conditions on Issue (those of
+the search, and the column tests they share, come from db/issue_conditions.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, or_
 
 from collector.api.framework import ApiError
 from collector.api.inputs import Instant, storable
-from collector.api.query import MAX_QUERY_LENGTH, QueryError, parse, parse_assignee
-from collector.api.query_terms import (
-    AssigneeTerm,
-    HasTerm,
-    NumberTerm,
-    SeverityTerm,
-    State,
-    StateTerm,
-    Term,
-    TextTerm,
-    TimeTerm,
-    ValueTerm,
-)
-from db.enums import IssueStatus, IssueSubstatus, Severity
-from db.issue_state import OPEN_STATUSES
-from db.models import Developer, Issue, Project
+from db.enums import IssueStatus, Severity
+from db.issue_conditions import NO_ME, assigned_to, in_services, in_values, term_condition, text_matches
+from db.issue_query import MAX_QUERY_LENGTH, QueryError, parse, parse_assignee
+from db.models import Issue
 
 
 def _valid_assignee(value: str) -> str:
@@ -80,16 +64,18 @@ def filter_conditions(filters: ErrorFilters, *, me: int | None, now: dt.datetime
         conditions.append(Issue.severity.in_(filters.severity))
     services = [*(filters.service or ()), *(filters.project or ())]
     if services:
-        conditions.append(_in_services(services))
+        conditions.append(in_services(services))
     if filters.project_id:
         conditions.append(Issue.project_id.in_(filters.project_id))
     if filters.environment:
-        conditions.append(_in(Issue.last_environment, filters.environment))
+        conditions.append(in_values(Issue.last_environment, filters.environment))
     if filters.release:
-        conditions.append(or_(_in(Issue.first_release, filters.release), _in(Issue.last_release, filters.release)))
+        conditions.append(
+            or_(in_values(Issue.first_release, filters.release), in_values(Issue.last_release, filters.release))
+        )
     if filters.assignee:
         values = [parse_assignee(value) for value in filters.assignee]
-        conditions.append(_assigned(values, me, lambda: ApiError(400, _NO_ME, field="query.assignee")))
+        conditions.append(assigned_to(values, me, lambda: ApiError(400, NO_ME, field="query.assignee")))
     for column, value, later in (
         (Issue.first_seen, filters.first_seen_after, True),
         (Issue.first_seen, filters.first_seen_before, False),
@@ -99,7 +85,7 @@ def filter_conditions(filters: ErrorFilters, *, me: int | None, now: dt.datetime
         if value is not None:
             conditions.append(column >= value if later else column < value)
     if filters.text:
-        conditions.append(_text(filters.text))
+        conditions.append(text_matches(filters.text))
     if filters.q:
         conditions.extend(search_conditions(filters.q, me=me, now=now))
     return conditions
@@ -111,129 +97,3 @@ def search_conditions(q: str, *, me: int | None, now: dt.datetime) -> list[Colum
         return [term_condition(term, me=me, now=now) for term in parse(q)]
     except QueryError as exc:
         raise ApiError(400, str(exc), field="query.q") from None
-
-
-def term_condition(term: Term, *, me: int | None, now: dt.datetime) -> ColumnElement[bool]:
-    condition = _positive(term, me, now)
-    return not_(condition) if term.negated else condition
-
-
-_NO_ME = "'me' needs a token tied to a developer (errlog token create --developer ...)"
-
-
-def _positive(term: Term, me: int | None, now: dt.datetime) -> ColumnElement[bool]:
-    if isinstance(term, StateTerm):
-        return or_(*(_state(state) for state in term.states))
-    if isinstance(term, SeverityTerm):
-        return or_(
-            Issue.severity.in_(term.severities) if term.severities else false(),
-            _in(Issue.level, term.levels) if term.levels else false(),
-        )
-    if isinstance(term, ValueTerm):
-        if term.field == "service":
-            return _in_services(term.values)
-        if term.field == "environment":
-            return _in(Issue.last_environment, term.values)
-        if term.field == "first_release":
-            return _in(Issue.first_release, term.values)
-        return or_(_in(Issue.first_release, term.values), _in(Issue.last_release, term.values))
-    if isinstance(term, AssigneeTerm):
-        return _assigned(term.values, me, lambda: QueryError(_NO_ME, token=term.token, position=term.position))
-    if isinstance(term, HasTerm):
-        columns = {"assignee": Issue.assignee_id, "release": Issue.last_release, "environment": Issue.last_environment}
-        return or_(*(columns[name].is_not(None) for name in term.fields))
-    if isinstance(term, TimeTerm):
-        column = Issue.first_seen if term.field == "first_seen" else Issue.last_seen
-        at = term.instant(now)
-        if term.op == "=":
-            return and_(column >= at, column < at + dt.timedelta(days=1))
-        return _compare(column, term.op, at)
-    if isinstance(term, NumberTerm):
-        return _compare(Issue.times_seen if term.field == "times_seen" else Issue.users_affected, term.op, term.value)
-    if isinstance(term, TextTerm):
-        return _text(term.text)
-    raise TypeError(f"no condition for {type(term).__name__}")
-
-
-def _state(state: State) -> ColumnElement[bool]:
-    match state:
-        case State.UNRESOLVED:
-            return Issue.status.in_(OPEN_STATUSES)
-        case State.UNACKNOWLEDGED:
-            return Issue.status == IssueStatus.UNRESOLVED
-        case State.ACKNOWLEDGED | State.RESOLVED | State.IGNORED:
-            return Issue.status == IssueStatus(state.value)
-        case State.SNOOZED:
-            return and_(
-                Issue.status == IssueStatus.IGNORED,
-                or_(
-                    Issue.snooze_until.is_not(None),
-                    Issue.snooze_event_limit.is_not(None),
-                    Issue.snooze_user_limit.is_not(None),
-                ),
-            )
-        case State.NEW | State.ONGOING | State.ESCALATING:
-            return _in(Issue.substatus, [IssueSubstatus(state.value)])
-        case State.REGRESSED:
-            return Issue.is_regression == true()
-        case State.ESCALATED:
-            return Issue.escalation_level > 0
-        case State.ASSIGNED:
-            return Issue.assignee_id.is_not(None)
-        case State.UNASSIGNED:
-            return Issue.assignee_id.is_(None)
-    raise ValueError(f"unhandled state {state}")
-
-
-def _in(column: InstrumentedAttribute[object], values: Sequence[object]) -> ColumnElement[bool]:
-    return and_(column.is_not(None), column.in_(values))
-
-
-def _in_services(names: Sequence[str]) -> ColumnElement[bool]:
-    return Issue.project_id.in_(select(Project.id).where(Project.name.in_(names)))
-
-
-def _assigned(values: Sequence[int | str], me: int | None, no_me: Callable[[], Exception]) -> ColumnElement[bool]:
-    ids: list[int] = []
-    emails: list[str] = []
-    options: list[ColumnElement[bool]] = []
-    for value in values:
-        if value == "none":
-            options.append(Issue.assignee_id.is_(None))
-        elif value == "me":
-            if me is None:
-                raise no_me()
-            ids.append(me)
-        elif isinstance(value, int):
-            ids.append(value)
-        else:
-            emails.append(value.lower())
-    if ids:
-        options.append(_in(Issue.assignee_id, ids))
-    if emails:
-        by_email = select(Developer.id).where(func.lower(Developer.email).in_(emails))
-        options.append(_in(Issue.assignee_id, by_email))  # type: ignore[arg-type]
-    return or_(*options)
-
-
-def _compare(column: InstrumentedAttribute[object], op: str, value: object) -> ColumnElement[bool]:
-    match op:
-        case ">":
-            return column > value
-        case ">=":
-            return column >= value
-        case "<":
-            return column < value
-        case "<=":
-            return column <= value
-    return column == value
-
-
-def _text(text: str) -> ColumnElement[bool]:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    return or_(
-        Issue.title.ilike(pattern, escape="\\"),
-        and_(Issue.culprit.is_not(None), Issue.culprit.ilike(pattern, escape="\\")),
-        and_(Issue.exception_type.is_not(None), Issue.exception_type.ilike(pattern, escape="\\")),
-    )

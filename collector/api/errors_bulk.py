@@ -23,7 +23,7 @@ from collector.api.error_actions import (
 from collector.api.error_filters import search_conditions
 from collector.api.framework import ApiError, ValidationProblem
 from collector.api.inputs import omittable
-from collector.api.query import QueryError
+from db.issue_query import QueryError
 from db.issue_state import StateError
 from db.models import Issue
 

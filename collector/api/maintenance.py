@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
 from collector.api.inputs import Instant, RowId, Text, omittable, path_id
-from collector.api.query import QueryError
-from collector.api.window_scope import check_window_query
 from db.enums import Role
+from db.issue_query import QueryError
 from db.maintenance import MaintenanceError, check_span, end_window, list_windows
 from db.models import MaintenanceWindow, Project
+from db.window_scope import check_window_query
 
 api = Api()
 TAG = "maintenance"

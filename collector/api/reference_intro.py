@@ -6,9 +6,9 @@ from string import Template
 
 from collector.api.framework import MAX_BODY_BYTES
 from collector.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from collector.api.query import HAS_FIELDS, KEYS, LEVELS, MAX_QUERY_LENGTH, STATE_ALIASES
-from collector.api.query_terms import State
 from db.enums import Severity
+from db.issue_query import HAS_FIELDS, KEYS, LEVELS, MAX_QUERY_LENGTH, STATE_ALIASES
+from db.issue_query_terms import State
 
 # What each canonical search key matches, and an example; the keys and their aliases come from query.KEYS.
 _KEY_MEANINGS = {

@@ -52,10 +52,10 @@ def add(
     as_json: bool,
 ) -> None:
     """Add a maintenance window."""
-    from collector.api.query import QueryError
-    from collector.api.window_scope import check_window_query
+    from db.issue_query import QueryError
     from db.maintenance import MaintenanceError, add_window
     from db.projects import find_project
+    from db.window_scope import check_window_query
 
     if (length is None) == (ends is None):
         raise CliError("give the window's length with --for (e.g. --for 2h) or its end with --until, not both")

@@ -1,4 +1,4 @@
-"""E-mail over SMTP (plain, STARTTLS or TLS, with login): multipart plain text and HTML."""
+"""E-mail over SMTP (plain, STARTTLS or TLS, with login): alerts and notices as multipart plain text and HTML."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from db.models import Notification
 from errlog.settings import Settings
+from tasks import notices
 from tasks.channels.base import DeliveryError, DeliveryResult
-from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage, html_text, plain_text, subject
+from tasks.notices import Notice
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -77,16 +78,17 @@ def _smtp_error(exc: smtplib.SMTPResponseException) -> DeliveryError:
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, status_code=code)
 
 
-def compose_digest(notification: Notification, digest: DigestMessage, sender: str) -> EmailMessage:
+def compose_notice(notification: Notification, notice: Notice, sender: str) -> EmailMessage:
     mail = EmailMessage()
-    mail["Subject"] = digest.subject
+    mail["Subject"] = notice.title
     mail["From"] = sender
     mail["To"] = notification.target
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid("errlog")
-    mail["X-Errlog-Summary"] = digest.kind
-    mail.set_content(digest.text)
-    mail.add_alternative(digest.html, subtype="html")
+    # Lets mail filters sort the kinds apart (shift notices, daily summaries...) without reading subjects.
+    mail["X-Errlog-Notice"] = notice.kind
+    mail.set_content(notices.plain_text(notice))
+    mail.add_alternative(notices.html_text(notice), subtype="html")
     return mail
 
 
@@ -104,10 +106,10 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
     return transmit(compose(notification, message, settings.smtp_from), server, settings.notification_timeout_seconds)
 
 
-def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
+def send_notice(notification: Notification, notice: Notice, settings: Settings) -> DeliveryResult:
     server = smtp_server(settings)
     return transmit(
-        compose_digest(notification, digest, settings.smtp_from), server, settings.notification_timeout_seconds
+        compose_notice(notification, notice, settings.smtp_from), server, settings.notification_timeout_seconds
     )
 
 

@@ -1,4 +1,5 @@
-"""Push to phones through ntfy: published as JSON to the developer's topic, priority and tags by severity."""
+"""Push to phones through ntfy: published as JSON to the developer's topic; an alert with priority and tags by
+severity, a notice as its title and text."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels.base import DeliveryResult, post
 from tasks.messages import AlertMessage
+from tasks.notices import Notice, body_text, cut
 
 # ntfy's 1 (min) .. 5 (max, long vibration bursts, pop-over).
 PRIORITY = {"critical": 5, "high": 4, "medium": 3, "low": 2}
 # Emoji short codes ntfy shows before the title.
 TAGS = {"critical": "rotating_light", "high": "warning", "medium": "large_orange_diamond", "low": "information_source"}
+NOTICE_TAG = "memo"
+# ntfy turns a longer message into an attachment, or refuses it on a server that keeps none.
+MESSAGE_BYTES = 4096
 
 
 def configured(settings: Settings) -> bool:
@@ -43,14 +48,34 @@ def payload(notification: Notification, message: AlertMessage) -> dict[str, Any]
     }
 
 
+def notice_payload(notification: Notification, notice: Notice) -> dict[str, Any]:
+    return {
+        "topic": notification.target,
+        "title": cut(notice.title, 250),
+        "message": fit_bytes(body_text(notice).rstrip("\n"), MESSAGE_BYTES),
+        "tags": [NOTICE_TAG],
+    }
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """`text` cut so that its UTF-8 takes at most `limit` bytes, never inside a character."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "..."
+
+
 def send(notification: Notification, message: AlertMessage, settings: Settings) -> DeliveryResult:
+    return publish(payload(notification, message), settings)
+
+
+def send_notice(notification: Notification, notice: Notice, settings: Settings) -> DeliveryResult:
+    return publish(notice_payload(notification, notice), settings)
+
+
+def publish(body: dict[str, Any], settings: Settings) -> DeliveryResult:
     headers = {}
     if settings.ntfy_token is not None:
         headers["Authorization"] = f"Bearer {settings.ntfy_token.get_secret_value()}"
     # JSON publishing goes to the server's root, so titles need no header encoding.
-    return post(
-        settings.ntfy_url + "/",
-        json=payload(notification, message),
-        headers=headers,
-        timeout=settings.notification_timeout_seconds,
-    )
+    return post(settings.ntfy_url + "/", json=body, headers=headers, timeout=settings.notification_timeout_seconds)

@@ -1,4 +1,5 @@
-"""Slack through an incoming webhook: Block Kit in an attachment coloured by severity, facts as fields, a link."""
+"""Slack through an incoming webhook: an alert as Block Kit in an attachment coloured by severity, facts as fields,
+a link; a notice as a header and one section block per section."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 from db.models import Notification
 from errlog.settings import Settings
 from tasks.channels.base import DeliveryError, DeliveryResult, post
-from tasks.digest import DigestMessage
 from tasks.messages import AlertMessage, facts, severity_colour, subject
+from tasks.notices import Notice
+
+# Slack takes 50 blocks a message: a notice's header, its intro, this many sections and a note of what was left out.
+NOTICE_SECTIONS = 47
 
 
 def configured(settings: Settings) -> bool:
@@ -75,9 +79,27 @@ def send(notification: Notification, message: AlertMessage, settings: Settings) 
     )
 
 
-def send_digest(notification: Notification, digest: DigestMessage, settings: Settings) -> DeliveryResult:
+def notice_payload(notification: Notification, notice: Notice) -> dict[str, Any]:
+    mention = f" <{notification.target}>" if notification.target.startswith("@") else ""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": _cut(notice.title, 150)}}]
+    if notice.intro or mention:
+        intro = _cut(_escape("\n".join(notice.intro)), 2900) + mention
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": intro.strip()}})
+    for section in notice.sections[:NOTICE_SECTIONS]:
+        lines = [f"• {_escape(line)}" for line in section.lines] or [f"_{_escape(section.empty)}_"]
+        text = f"*{_escape(section.heading)}*\n" + "\n".join(lines)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, 3000)}})
+    if len(notice.sections) > NOTICE_SECTIONS:
+        left = f"{len(notice.sections) - NOTICE_SECTIONS} more section(s) in the e-mail version"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": left}]})
+    return {"text": _escape(notice.title) + mention, "blocks": blocks}
+
+
+def send_notice(notification: Notification, notice: Notice, settings: Settings) -> DeliveryResult:
     if settings.slack_webhook_url is None:
         raise DeliveryError("Slack is not configured (ERRLOG_SLACK_WEBHOOK_URL)", transient=False)
     return post(
-        settings.slack_webhook_url.get_secret_value(), json=digest.slack, timeout=settings.notification_timeout_seconds
+        settings.slack_webhook_url.get_secret_value(),
+        json=notice_payload(notification, notice),
+        timeout=settings.notification_timeout_seconds,
     )

@@ -242,7 +242,7 @@ def test_the_triggers_table_names_every_trigger():
 
 
 def test_the_search_keys_table_names_every_key():
-    from collector.api.query import KEYS
+    from db.issue_query import KEYS
 
     rows = _table(section("guide.md", "Searching errors"), "| Key | Matches | Values |")
     documented = {key.strip("`: ").lower() for row in rows for key in row[0].split(",")}

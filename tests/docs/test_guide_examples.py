@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from collector.api.query import parse
 from collector.scrub import ScrubRules, scrub_event
+from db.issue_query import parse
 from errlog.settings import load_settings
 from tasks.channels.webhook import signature
 from tests.docs.conftest import DocsProject

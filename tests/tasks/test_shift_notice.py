@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -72,6 +73,10 @@ def run_at(now: dt.datetime) -> list[int]:
     return due
 
 
+def text_of(mail: EmailMessage) -> str:
+    return str(mail.get_body(("plain",)).get_content())
+
+
 def notices(session: Session) -> list[Notification]:
     session.commit()
     session.expire_all()
@@ -95,11 +100,12 @@ def test_the_developer_is_told_once_when_their_shift_starts_across_the_dst_chang
     [mail] = inbox.messages()
     assert mail["To"] == ben.email
     assert mail["Subject"] == "Your on-call shift starts: payments on-call (level 1)"
-    body = mail.get_content()
+    body = text_of(mail)
     assert "from Sun 25 Oct 09:00 CET until Mon 26 Oct 09:00 CET" in body
     assert "Next: Ana from Mon 26 Oct 09:00 CET." in body
     [push] = [request.json() for request in receiver.requests]
     assert push["topic"] == "ben-pager" and push["title"] == mail["Subject"]
+    assert push["message"].startswith("You are on call for payments on-call (level 1) from Sun 25 Oct 09:00 CET")
 
 
 def test_an_override_starts_a_shift_and_so_does_the_return_to_the_rotation(
@@ -118,11 +124,9 @@ def test_an_override_starts_a_shift_and_so_does_the_return_to_the_rotation(
         (ben.id, Channel.NTFY),
     ]
     first, second = inbox.messages()
-    assert first["To"] == cleo.email and "You are covering this shift as an override." in first.get_content()
-    assert "until Sun 25 Oct 15:00 CET" in first.get_content() and "Next: Ben from Sun 25 Oct 15:00 CET" in (
-        first.get_content()
-    )
-    assert second["To"] == ben.email and "until Mon 26 Oct 09:00 CET" in second.get_content()
+    assert first["To"] == cleo.email and "You are covering this shift as an override." in text_of(first)
+    assert "until Sun 25 Oct 15:00 CET" in text_of(first) and "Next: Ben from Sun 25 Oct 15:00 CET" in (text_of(first))
+    assert second["To"] == ben.email and "until Mon 26 Oct 09:00 CET" in text_of(second)
 
 
 def test_push_waits_in_quiet_hours_and_e_mail_goes(

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from collector.api.query import QueryError, parse
-from collector.api.query_terms import (
+from db.enums import Role, Severity
+from db.issue_query import QueryError, parse
+from db.issue_query_terms import (
     AssigneeTerm,
     HasTerm,
     NumberTerm,
@@ -18,7 +19,6 @@ from collector.api.query_terms import (
     TimeTerm,
     ValueTerm,
 )
-from db.enums import Role, Severity
 from db.types import utcnow
 from tests.collector.api.error_seed import client_with, seed_errors
 

@@ -1,7 +1,9 @@
 """The error search syntax Sentry users know (`is:unresolved level:critical assigned:me "timeout"`), parsed into terms.
 
 Pure: no database, no clock. Terms are ANDed; the comma-separated values of one term are ORed; `!` negates a term.
-Relative times (`-24h`) stay relative here and are resolved against "now" when the filter is built."""
+Relative times (`-24h`) stay relative here and are resolved against "now" when the filter is built. In db/ so that
+the API's error listings and the tasks' maintenance windows read a search alike (db/issue_conditions.py makes the
+SQL)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
-from collector.api.query_terms import (
+from db.enums import Severity
+from db.issue_query_terms import (
     AssigneeTerm,
     Comparison,
     HasTerm,
@@ -26,7 +29,6 @@ from collector.api.query_terms import (
     ValueField,
     ValueTerm,
 )
-from db.enums import Severity
 
 _OPERATORS: dict[str, Comparison] = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
 MAX_QUERY_LENGTH = 2000

@@ -1,4 +1,4 @@
-"""The typed terms a parsed error search is made of (see collector/api/query.py for the syntax)."""
+"""The typed terms a parsed error search is made of (see db/issue_query.py for the syntax)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.api.error_filters import term_condition
-from collector.api.query import MAX_QUERY_LENGTH, QueryError, parse
+from db.issue_conditions import term_condition
+from db.issue_query import MAX_QUERY_LENGTH, QueryError, parse
 from db.maintenance import active_windows
 from db.models import Issue, MaintenanceWindow
 
