@@ -155,7 +155,11 @@ class LocalStack:
         env.update(self.extra_env)
         return env
 
-    async def start(self) -> LocalInfo:
+    def launch(self) -> None:
+        """Start `errlog serve` without waiting for it; `start` waits. errlog-tui calls this before it imports
+        Textual, so the collector's own start (seconds of imports on a busy machine) runs beside the console's."""
+        if self.processes:
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         stop_stale(self.data_dir / PID_FILE)
         parts = urlsplit(self.public_url)
@@ -165,6 +169,9 @@ class LocalStack:
         self.env = self._environment(self.server)
         self._log = self.log_path.open("ab")
         self._spawn("serve", "--port", str(port), "--log-level", "warning")
+
+    async def start(self) -> LocalInfo:
+        self.launch()
         await self._wait_healthy()
         # Looked up, not run: `errlog worker --help` in a subprocess cost seconds of the first screen (bench/tui.py).
         # Started once the collector answers, which means it has migrated the database the worker opens too.
