@@ -5,10 +5,12 @@ seeded with 100,000 errors.
     python -m bench.tui --reuse --json-out bench/results/tui.json
     python -m bench.tui --skip-scroll          # the first screen only (no PostgreSQL needed)
 
-First screen: from creating the app to the queue showing its first rows, with errlog-tui in local mode on the
-embedded default (it starts `errlog serve` and `errlog worker` on SQLite, holding `--local-errors` errors).
-Target: under 1.5 s. Scrolling: `errlog serve` on PostgreSQL seeded by bench/api_seed.py; the latency of
-page-down and of end (which fetches the next page) from the key press until the app is idle again.
+First screen: to the queue showing its first rows, with errlog-tui in local mode on the embedded default (it starts
+`errlog serve` and `errlog worker` on SQLite, holding `--local-errors` errors), measured twice: from creating the
+app in this process (Textual already imported), and from starting a fresh process that builds the app the way the
+`errlog-tui` command does (bench/tui_command.py), which is the wait its user sees. Target: under 1.5 s.
+Scrolling: `errlog serve` on PostgreSQL seeded by bench/api_seed.py; the latency of page-down and of end (which
+fetches the next page) from the key press until the app is idle again.
 The database must be named *bench* (it is dropped and created again unless --reuse finds it seeded).
 """
 
@@ -19,7 +21,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,21 +120,47 @@ async def first_screen(data_dir: Path) -> dict[str, float]:
     return {"connected": connected, "rows": rows}
 
 
+def from_command(data_dir: Path) -> dict[str, float]:
+    """Seconds from starting a fresh `python -m bench.tui_command` (errlog-tui as its command builds it, headless)
+    to the app being built (Textual imported) and to the queue showing rows: the wait its user sees."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ERRLOG_SERVER", "ERRLOG_TOKEN")}
+    env.update(ERRLOG_DATA_DIR=str(data_dir), ERRLOG_PUBLIC_URL=LOCAL_URL)
+    started = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench.tui_command"], env=env, stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        answer = child.stdout.readline()
+        rows = time.perf_counter() - started
+        child.wait(60)
+    if not answer:
+        raise RuntimeError(f"bench.tui_command exited with {child.returncode} before showing rows")
+    return {"app_built": json.loads(answer)["app_built"], "rows": rows}
+
+
 async def measure_first_screen(errors: int, runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="errlog-bench-tui-") as tmp:
         data_dir = Path(tmp)
         print(f"first screen: local mode on SQLite with {errors} errors, {runs} runs")
         await fill_local(data_dir, errors)
         samples = [await first_screen(data_dir) for _ in range(runs)]
+        commands = [await asyncio.to_thread(from_command, data_dir) for _ in range(runs)]
     for n, sample in enumerate(samples, 1):
         print(f"  run {n}: connected after {sample['connected']:.2f} s, rows after {sample['rows']:.2f} s")
+    for n, sample in enumerate(commands, 1):
+        print(f"  command run {n}: app built after {sample['app_built']:.2f} s, rows after {sample['rows']:.2f} s")
     rows = summary([s["rows"] for s in samples])
-    verdict = "met" if rows["p50"] <= TARGET_FIRST_SCREEN_S * 1000 else "NOT met"
-    print(f"  rows shown: {line(rows)}  (p50 < {TARGET_FIRST_SCREEN_S} s: {verdict})")
+    command_rows = summary([s["rows"] for s in commands])
+    verdict = "met" if command_rows["p50"] <= TARGET_FIRST_SCREEN_S * 1000 else "NOT met"
+    print(f"  rows shown, app already imported: {line(rows)}")
+    print(f"  rows shown, from the command:     {line(command_rows)}  (p50 < {TARGET_FIRST_SCREEN_S} s: {verdict})")
     return {
         "errors": errors,
+        "load_average": os.getloadavg(),
         "connected_ms": summary([s["connected"] for s in samples]),
         "rows_ms": rows,
+        "command_app_built_ms": summary([s["app_built"] for s in commands]),
+        "command_rows_ms": command_rows,
         "target_met": verdict == "met",
     }
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
         app.state.archive = archive
         app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
-        app.state.redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         app.state.ingest = Ingest(
             directory=directory,
             writer=writer,
@@ -90,6 +90,13 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
         lifespan=lifespan,
     )
+
+
+def _redis_client(url: str) -> Any:
+    """The health check's Redis client; redis-py is imported only when Redis is configured (see ratelimit.py)."""
+    import redis.asyncio as aioredis
+
+    return aioredis.from_url(url)
 
 
 def _open_archive(settings: Settings) -> EventArchive | None:

@@ -10,11 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
 logger = logging.getLogger(__name__)
 
 SCOPES = frozenset({"key", "project"})
@@ -204,6 +199,14 @@ class RedisRateLimiter:
         timeout: float = 0.5,
         retry_interval: float = 2.0,
     ) -> None:
+        # Imported here: redis-py is a tenth of a second of every collector's start, and the embedded default has no
+        # Redis (errlog-tui's local collector waits for that start).
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
+        self._outages: tuple[type[Exception], ...] = (RedisError, OSError)
         # redis-py's default is 10 retries with backoff and 5 s timeouts: far too long to hold up an ingest request.
         self._redis = redis.asyncio.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1)
@@ -228,7 +231,7 @@ class RedisRateLimiter:
             return await self._fallback.acquire(active, cost)
         try:
             decision = await self._take(active, cost)
-        except (RedisError, OSError) as exc:
+        except self._outages as exc:
             self._note_outage(exc)
             return await self._fallback.acquire(active, cost)
         if self._degraded:

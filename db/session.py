@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import schema_version
+
 
 class DatabaseError(Exception):
     """The database cannot be used as configured (bad URL, missing driver, unreachable)."""
@@ -72,9 +74,11 @@ class SchemaOutOfDate(DatabaseError):
 def open_database(url: str, *, auto_upgrade: bool = False) -> tuple[Engine, sessionmaker[Session]]:
     """Open `url` and check its schema; `auto_upgrade` migrates it (the embedded default does, so a newcomer's
     first command just works). Anything else must be upgraded on purpose with `errlog db upgrade`."""
-    from db import migrate  # local: alembic is only needed by processes that open a database
-
     engine = create_db_engine(url)
+    if schema_version.is_current(engine):
+        return engine, make_session_factory(engine)  # the usual case, without importing Alembic
+    from db import migrate  # local: alembic is only needed when the schema is not known to be current
+
     try:
         current = migrate.current_revision(engine)
         if current != migrate.head_revision():

@@ -73,6 +73,7 @@ class ErrlogApp(App[None]):
         self.link: Link | None = None
         self.internal_errors: list[BaseException] = []
         self.exit_on_hangup = exit_on_hangup
+        self._background_due = False
 
     def notify(
         self,
@@ -127,19 +128,30 @@ class ErrlogApp(App[None]):
         self.link = link
         self.sub_title = link.label
         self.connection = ConnectionState("connected")
+        self._background_due = True  # started by the first answer the panes get: see _start_background
         self.screen_stack[0].post_message(Connected())
-        self.run_worker(self.connector.background(), group="background", description="background", exit_on_error=False)
+
+    def _start_background(self) -> None:
+        """The connector's background work (the local worker, the demo's events), once the first screen has its
+        answer: started with the first requests, the worker's own start (a second of CPU) slowed that screen."""
+        if self._background_due:
+            self._background_due = False
+            self.run_worker(
+                self.connector.background(), group="background", description="background", exit_on_error=False
+            )
 
     def _progress(self, message: str) -> None:
         self.connection = ConnectionState("connecting", message)
 
     def report_success(self) -> None:
+        self._start_background()
         if self.connection.state in ("down", "connecting") and self.client is not None:
             self.connection = ConnectionState("connected")
             self.notify("Connection restored", timeout=3)
 
     def report_failure(self, error: BaseException | None, what: str) -> None:
         """The one place a failed request ends: a banner for a lost server, a notification for the rest."""
+        self._start_background()
         if isinstance(error, ApiError):
             if error.disconnected:
                 if self.connection.state != "down":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,19 +16,32 @@ if TYPE_CHECKING:
 
 
 def build_app(config: TuiConfig, *, demo: bool) -> ErrlogApp:
-    """The app for this configuration; Textual is imported only once the options are known to be good."""
-    from tui.app import ErrlogApp
-    from tui.connection import LocalConnector, RemoteConnector
-    from tui.local import LocalStack
+    """The app for this configuration; Textual is imported only once the options are known to be good, and, in
+    local mode, once the local collector is starting (its start is most of the first screen's wait)."""
+    from tui.local import LocalStack, LocalStackError
 
     if config.remote is not None:
         if demo:
             raise ConfigError("--demo runs its own local server: leave out --server, --profile and ERRLOG_SERVER")
+        from tui.app import ErrlogApp
+        from tui.connection import RemoteConnector
+
         connector = RemoteConnector(config.remote.server, config.remote.token or "", config.remote.source)
         return ErrlogApp(connector, keymap=config.keymap, exit_on_hangup=True)
     data_dir = config.data_dir / "demo" if demo else config.data_dir
     stack = LocalStack(data_dir, public_url=config.public_url, demo=demo)
-    return ErrlogApp(LocalConnector(stack, demo=demo), keymap=config.keymap, exit_on_hangup=True)
+    if not demo:  # the demo's collector needs its channels' stand-in server first (tui/demo_stack.py)
+        # A failure here (the data dir in use) comes again from the connect step, which shows it in the banner.
+        with contextlib.suppress(LocalStackError, OSError):
+            stack.launch()
+    try:
+        from tui.app import ErrlogApp
+        from tui.connection import LocalConnector
+
+        return ErrlogApp(LocalConnector(stack, demo=demo), keymap=config.keymap, exit_on_hangup=True)
+    except BaseException:
+        stack.stop()
+        raise
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ from tui.models import (
     ErrorSummary,
     EventDetail,
     EventSummary,
+    MaintenanceWindow,
     Notification,
     Oncall,
     Page,
@@ -168,6 +169,10 @@ class ApiClient:
 
     async def projects(self) -> list[Project]:
         return await self._get_list("/projects/", Project)
+
+    async def maintenance_windows(self) -> list[MaintenanceWindow]:
+        """GET maintenance-windows/: the active and the planned ones."""
+        return await self._get_list("/maintenance-windows/", MaintenanceWindow)
 
     async def workload(self) -> list[Workload]:
         return await self._get_list("/developers/workload/", Workload)

@@ -28,7 +28,8 @@ class Connector(Protocol):
     async def connect(self, progress: Progress) -> Link: ...
 
     async def background(self) -> None:
-        """Work that goes on while the console runs (the demo's trickle of events); returns when there is none."""
+        """Work that starts once the first screen is up and goes on while the console runs (the local worker, the
+        demo's trickle of events); returns when there is none left."""
 
     def close(self) -> None: ...
 
@@ -65,12 +66,14 @@ class LocalConnector:
             self._demo = await start_demo(self.stack, progress)
             return Link(self._demo.info.server, self._demo.info.token, "demo", self._demo.info)
         progress(f"Starting the local collector in {self.stack.data_dir} ...")
-        info = await self.stack.start()
+        info = await self.stack.start(worker=False)  # background() starts it: its start would slow the first screen
         return Link(info.server, info.token, "local", info)
 
     async def background(self) -> None:
         if self._demo is not None:
             await self._demo.feed()
+        else:
+            self.stack.start_worker()
 
     def close(self) -> None:
         if self._demo is not None:

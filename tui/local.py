@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -21,10 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 import errlog
+from tui.stale_servers import PID_FILE, StaleServersError, stop_stale
 
 TOKEN_FILE = "tui-token"
 LOG_FILE = "tui-local.log"
-PID_FILE = "tui-local.pids"  # the servers a console started, so one killed without cleanup is not left running
 HEALTH_PATH = "/api/error-logging/webhook/health/"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
@@ -86,45 +85,6 @@ def write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-def stop_stale(pid_file: Path) -> None:
-    """Stop the servers an earlier console left behind (killed before it could stop them), if they still run.
-
-    A console or `errlog demo` still running on the same data dir (its pid is the file's `owner` line) is not
-    touched: LocalStackError says so instead of pulling its servers from under it. Only processes whose command
-    line is an `errlog.cli` command are stopped, so a reused pid is left alone; where there is no /proc to check
-    that, nothing is."""
-    try:
-        lines = pid_file.read_text().split("\n")
-    except FileNotFoundError:
-        return
-    owners = [int(line.split()[1]) for line in lines if line.startswith("owner ") and line.split()[1].isdigit()]
-    for owner in owners:
-        if owner != os.getpid() and _alive(owner):
-            raise LocalStackError(
-                f"{pid_file.parent} is in use by another errlog-tui or errlog demo (pid {owner}): connect to its "
-                f"server with --server, or stop it first (if no such program runs, delete {pid_file})"
-            )
-    for pid in (int(line) for line in lines if line.strip().isdigit()):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"errlog.cli" in command:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-    pid_file.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
-
-
 class LocalStack:
     """The collector (and worker, when `errlog worker` exists) on the embedded default in `data_dir`."""
 
@@ -140,6 +100,8 @@ class LocalStack:
         self.token = ""
         self.env: dict[str, str] = {}
         self.extra_env: dict[str, str] = {}  # settings for the subprocesses only (the demo's channels)
+        self._has_worker = False
+        self._worker_started = False
 
     def _environment(self, server: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -155,9 +117,16 @@ class LocalStack:
         env.update(self.extra_env)
         return env
 
-    async def start(self) -> LocalInfo:
+    def launch(self) -> None:
+        """Start `errlog serve` without waiting for it; `start` waits. errlog-tui calls this before it imports
+        Textual, so the collector's own start (seconds of imports on a busy machine) runs beside the console's."""
+        if self.processes:
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stop_stale(self.data_dir / PID_FILE)
+        try:
+            stop_stale(self.data_dir / PID_FILE)
+        except StaleServersError as exc:
+            raise LocalStackError(str(exc)) from None
         parts = urlsplit(self.public_url)
         loopback = parts.hostname in ("127.0.0.1", "localhost") and not self.demo
         port = free_port(parts.port if loopback else None)
@@ -165,21 +134,32 @@ class LocalStack:
         self.env = self._environment(self.server)
         self._log = self.log_path.open("ab")
         self._spawn("serve", "--port", str(port), "--log-level", "warning")
+
+    async def start(self, *, worker: bool = True) -> LocalInfo:
+        """Start the collector and wait for it; the worker too, unless `worker` is False: the console starts it with
+        start_worker once its first screen is up, as its start would compete with that screen's requests."""
+        self.launch()
         await self._wait_healthy()
         # Looked up, not run: `errlog worker --help` in a subprocess cost seconds of the first screen (bench/tui.py).
-        # Started once the collector answers, which means it has migrated the database the worker opens too.
-        worker = importlib.util.find_spec("errlog.cli.worker") is not None
+        self._has_worker = importlib.util.find_spec("errlog.cli.worker") is not None
         if worker:
-            self._spawn("worker")
+            self.start_worker()
         self.token = await self._token()
         return LocalInfo(
             server=self.server,
             token=self.token,
             data_dir=self.data_dir,
             log_path=self.log_path,
-            worker=worker,
+            worker=self._has_worker,
             projects=await self.projects(),
         )
+
+    def start_worker(self) -> None:
+        """Start `errlog worker` (once), if there is one. Only after the collector answers: that means it has
+        migrated the database the worker opens too."""
+        if self._has_worker and not self._worker_started and self.processes:
+            self._worker_started = True
+            self._spawn("worker")
 
     def _spawn(self, *args: str) -> None:
         assert self._log is not None
@@ -284,6 +264,7 @@ class LocalStack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        self._worker_started = False
         (self.data_dir / PID_FILE).unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()

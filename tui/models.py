@@ -241,8 +241,20 @@ class TimelineEntry(Model):
     change: dict[str, Any] | None = None
 
 
+class NextEscalation(Model):
+    """The step the project's escalation chain takes next if the error stays as it is."""
+
+    chain: str
+    step: int
+    level: int
+    condition: str  # unacknowledged or unresolved
+    after_minutes: int
+    due_at: dt.datetime  # checked every minute: past due means at the next check
+    reason: str
+
+
 class ErrorDetail(ErrorSummary):
-    """GET errors/{id}/: the error with its latest event, tag values, histograms and timeline."""
+    """GET errors/{id}/: the error with its latest event, tag values, histograms, timeline and next escalation."""
 
     latest_event: EventDetail | None = None
     tags: list[TagDistribution] = []
@@ -251,6 +263,7 @@ class ErrorDetail(ErrorSummary):
     histogram_30d: Histogram | None = None
     timeline: list[TimelineEntry] = []
     timeline_truncated: bool = False
+    next_escalation: NextEscalation | None = None  # None from servers older than escalation chains, too
 
     def summary(self) -> ErrorSummary:
         return ErrorSummary.model_validate(self.model_dump(include=set(ErrorSummary.model_fields)))
@@ -311,6 +324,21 @@ class Project(Model):
     name: str
     platform: str | None = None
     dsns: list[str] = []
+
+
+class MaintenanceWindow(Model):
+    """GET maintenance-windows/: planned work during which alerts in its scope are held back."""
+
+    id: int
+    project_id: int | None = None  # None: every project
+    project: str | None = None
+    query: str | None = None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str = ""
+
+    def active_at(self, now: dt.datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
 
 
 class StatusCounts(Model):

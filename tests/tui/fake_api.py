@@ -263,6 +263,15 @@ DETAIL = {
         },
     ],
     "timeline_truncated": False,
+    "next_escalation": {
+        "chain": "default",
+        "step": 1,
+        "level": 2,
+        "condition": "unacknowledged",
+        "after_minutes": 15,
+        "due_at": (NOW + dt.timedelta(minutes=12)).isoformat(),
+        "reason": "unacknowledged for 15 min (step 1 of chain 'default')",
+    },
 }
 
 EVENTS = {
@@ -451,6 +460,30 @@ NOTIFICATIONS = {
     "next_cursor": None,
 }
 
+# One window on now (the queue's maintenance note), one planned for later (not shown).
+MAINTENANCE_WINDOWS = [
+    {
+        "id": 3,
+        "project_id": 2,
+        "project": "checkout",
+        "query": None,
+        "starts_at": at(minutes=20),
+        "ends_at": (NOW + dt.timedelta(hours=2)).isoformat(),
+        "reason": "DB migration",
+        "active": True,
+    },
+    {
+        "id": 4,
+        "project_id": None,
+        "project": None,
+        "query": "level:low",
+        "starts_at": (NOW + dt.timedelta(days=1)).isoformat(),
+        "ends_at": (NOW + dt.timedelta(days=1, hours=1)).isoformat(),
+        "reason": "provider maintenance",
+        "active": False,
+    },
+]
+
 EMPTY_PAGE = {"items": [], "next_cursor": None, "server_time": NOW.isoformat()}
 
 ROUTES: dict[str, Any] = {
@@ -464,6 +497,7 @@ ROUTES: dict[str, Any] = {
     "/developers/workload/": WORKLOAD,
     "/oncall/": ONCALL,
     "/notifications/": NOTIFICATIONS,
+    "/maintenance-windows/": MAINTENANCE_WINDOWS,
 }
 
 

@@ -31,6 +31,14 @@ def test_the_app_for_each_mode(isolated_environment: object) -> None:
     remote = build_app(resolve_config(server="http://errlog.example.com", token="t"), demo=False)
     assert isinstance(remote.connector, RemoteConnector) and remote.exit_on_hangup
     local = build_app(resolve_config(), demo=False)
-    assert isinstance(local.connector, LocalConnector) and not local.connector.demo
+    try:
+        assert isinstance(local.connector, LocalConnector) and not local.connector.demo
+        # The local collector is already starting: its start overlaps the console's own (Textual's import).
+        [serve] = local.connector.stack.processes
+        assert serve.poll() is None and "serve" in serve.args
+    finally:
+        local.connector.close()
+    assert local.connector.stack.processes == []
     demo = build_app(resolve_config(), demo=True)
     assert isinstance(demo.connector, LocalConnector) and demo.connector.stack.data_dir.name == "demo"
+    assert demo.connector.stack.processes == []  # its servers need the demo's stand-in channels first

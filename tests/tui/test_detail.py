@@ -12,7 +12,7 @@ from textual.widgets import Collapsible
 from db.enums import Role, Severity
 from db.types import utcnow
 from tests.collector.api.conftest import ApiClients
-from tests.db.factories import make_event, make_issue, make_project
+from tests.db.factories import make_developer, make_event, make_issue, make_project
 from tests.tui.conftest import console, screen_text, settle, toasts
 from tui.widgets import DetailPane, QueuePane
 
@@ -157,3 +157,40 @@ async def test_detail_with_nothing_open(api: ApiClients) -> None:
         assert "No error open" in screen_text(pilot.app)
         await pilot.press("r")
         assert "No error here to act on" in toasts(pilot.app)
+
+
+async def test_the_header_shows_the_escalation_level_and_the_next_step(api: ApiClients) -> None:
+    first_seen = utcnow().replace(microsecond=0) - dt.timedelta(minutes=3)
+    with api.collector.session() as session:
+        project = make_project(session, "shop")
+        developer = make_developer(session, "Cat Rossi", ntfy_topic="cat-pager")
+        escalated = make_issue(session, project, severity=Severity.CRITICAL, first_seen=first_seen, title="escalated")
+        escalated.escalation_level = 1  # paged at level 1; the chain goes to 2
+        session.commit()
+        project_id, developer_id, error_id = project.id, developer.id, escalated.id
+    chain = {"steps": [{"severity": "critical", "after_minutes": 15, "target_developer_id": developer_id}]}
+    with api.as_role(Role.ADMIN) as admin:
+        assert admin.put(f"/projects/{project_id}/escalation-chain/", json=chain).status_code == 200
+    # The console's clock 3 minutes after the first sighting (no page yet, so the step counts from it): the
+    # 15-minute step is 12 minutes away.
+    async with console(api, size=(100, 40), clock=lambda: first_seen + dt.timedelta(minutes=3)) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "escalation: level 1 · next: level 2 in 12 min if still unacknowledged" in text
+        assert "unacknowledged for 15 min (step 1 of chain 'default')" in text
+        # Acknowledged, the unacknowledged step no longer applies: the level stays, the next step goes.
+        await pilot.press("K")
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert "escalation: level 1" in text and "next:" not in text
+        with api.as_role(Role.VIEWER) as viewer:
+            assert viewer.get(f"/errors/{error_id}/").json()["next_escalation"] is None
+
+
+async def test_no_escalation_line_without_a_chain_or_a_level(api: ApiClients) -> None:
+    seed(api)
+    async with console(api, size=(100, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "escalation:" not in screen_text(pilot.app)

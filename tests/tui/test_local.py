@@ -135,3 +135,29 @@ async def test_a_local_collector_that_cannot_start_is_explained(
         await pilot.press("q")
     assert app.internal_errors == []
     assert stack.processes == []  # nothing left running
+
+
+async def test_the_local_worker_starts_once_the_first_screen_is_up(isolated_environment: Path) -> None:
+    from tests.tui.conftest import wait_until
+    from tui.app import ErrlogApp
+    from tui.widgets import QueuePane
+
+    stack = LocalStack(isolated_environment, public_url="http://127.0.0.1")
+    app = ErrlogApp(LocalConnector(stack), refresh_seconds=None)
+    queue_loaded_at_start: list[bool] = []
+    start_worker = stack.start_worker
+
+    def record_and_start() -> None:
+        # Its start would compete with the first screen's requests: it must come after the queue's first answer.
+        queue_loaded_at_start.append(app.screen.query_one(QueuePane).loaded)
+        start_worker()
+
+    stack.start_worker = record_and_start  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(stack.processes) == 2, "the worker", timeout=60)
+        assert queue_loaded_at_start == [True]
+        assert [process.args[3] for process in stack.processes] == ["serve", "worker"]
+        assert app.link is not None and app.link.local is not None and app.link.local.worker
+        await pilot.press("q")
+    assert app.internal_errors == []
+    assert stack.processes == []

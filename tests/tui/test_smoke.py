@@ -157,6 +157,11 @@ def test_local_mode_runs_and_stops_its_own_servers(tmp_path: Path, terminals: li
     terminals.append(terminal)
     screen = terminal.wait_for(lambda text: "no project to send them" in text, "the local collector", timeout=120)
     assert "errlog project create NAME" in screen
+    # The worker starts once the first screen is up (its start would slow that screen down).
+    deadline = time.monotonic() + 30
+    while len((data / "tui-local.pids").read_text().splitlines()) < 3:
+        assert time.monotonic() < deadline, "errlog-tui did not start its worker"
+        time.sleep(0.1)
     owner, *servers = (data / "tui-local.pids").read_text().splitlines()
     pids = [int(line) for line in servers]
     assert len(pids) == 2 and all(alive(pid) for pid in pids)  # the collector and the worker

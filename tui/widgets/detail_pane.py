@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from tui.client import ApiClient
+from tui.detail_header import EventPosition, header_text
 from tui.event_view import (
     breadcrumbs,
     contexts_text,
@@ -24,7 +25,7 @@ from tui.event_view import (
     request_text,
     user_text,
 )
-from tui.format import ago, clock, compact_number, severity_text, sparkline
+from tui.format import clock
 from tui.models import ErrorDetail, ErrorSummary, EventDetail, EventSummary, TimelineEntry
 from tui.widgets.error_pane import ACTION_BINDINGS, ErrorPane
 
@@ -137,46 +138,11 @@ class DetailPane(ErrorPane):
     # ---- drawing ----
 
     def _show_header(self, error: ErrorSummary) -> None:
-        now = self.errlog.now()
-        text = Text()
-        text.append(f"#{error.id} ", "dim")
-        text.append(error.title, "bold")
-        if error.culprit:
-            text.append(f"\n{error.culprit}", "italic")
-        text.append("\n")
-        text.append_text(severity_text(error.severity))
-        text.append(f"  {error.status}" + (f"/{error.substatus}" if error.substatus else ""))
-        flags = " ".join(error.flags())
-        if flags:
-            text.append(f"  [{flags}]", "bold")
-        text.append(f"  {error.service}")
-        if error.environment:
-            text.append(f" · {error.environment}")
-        text.append(f"\n{compact_number(error.times_seen)} events · {compact_number(error.users_affected)} users")
-        text.append(f" · first {ago(error.first_seen, now)} · last {ago(error.last_seen, now)}")
-        if error.first_release or error.last_release:
-            text.append(f" · releases {error.first_release or '?'} → {error.last_release or '?'}")
-        text.append("\nassignee: ")
-        text.append(error.assignee.name if error.assignee else "nobody", "bold" if error.assignee else "dim")
-        if error.acknowledged_at:
-            text.append(f" · acknowledged by {error.acknowledged_by or '?'} {ago(error.acknowledged_at, now)}")
-        if error.escalation_level:
-            text.append(f" · escalation level {error.escalation_level}", "bold")
         detail = error if isinstance(error, ErrorDetail) else self.detail
-        if detail is not None and detail.histogram_24h is not None:
-            text.append("\n24h ")
-            text.append(sparkline(detail.histogram_24h.counts, 24))
-            if detail.histogram_30d is not None:
-                text.append("  30d ")
-                text.append(sparkline(detail.histogram_30d.counts, 30))
+        position = None
         if self.events:
-            position = f"event {self.event_index + 1} of {len(self.events)}"
-            if self.event is not None:
-                position += f" · {self.event.event_id[:12]} · {clock(self.event.received_at)}"
-                if self.event.release:
-                    position += f" · release {self.event.release}"
-            text.append(f"\n{position}  (n older · p newer)", "dim")
-        self.query_one("#detail-header", Static).update(text)
+            position = EventPosition(self.event_index, len(self.events), self.event)
+        self.query_one("#detail-header", Static).update(header_text(error, detail, position, self.errlog.now()))
 
     def _show_event(self, event: EventDetail | None) -> None:
         self.shown_event_id = event.event_id if event is not None else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +25,7 @@ from tui.format import (
     sparkline,
     truncate,
 )
+from tui.maintenance import MaintenanceWatch
 from tui.messages import OpenError, UnacknowledgedCount
 from tui.models import ErrorSummary
 from tui.queue_state import SAVED_FILTERS, SORT_LABELS, SORTS, QueueState, Snapshot
@@ -88,6 +91,7 @@ class QueuePane(ErrorPane):
         self.selected: set[int] = set()
         self.columns: list[Column] = []
         self.unacknowledged: int | None = None
+        self.maintenance = MaintenanceWatch()
 
     @property
     def errors(self) -> dict[int, ErrorSummary]:
@@ -103,6 +107,7 @@ class QueuePane(ErrorPane):
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filter-bar")
+        yield Static(id="queue-maintenance")
         yield Static(id="queue-status")
         yield ListTable(id="queue-table")
         yield Static(id="queue-empty")
@@ -115,6 +120,7 @@ class QueuePane(ErrorPane):
         super().on_mount()
         self.query_one("#filter-bar", FilterBar).display = False
         self.query_one("#queue-empty", Static).display = False
+        self.query_one("#queue-maintenance", Static).display = False
         self._set_columns(self.size.width or 80)
         self._show_status()
 
@@ -136,7 +142,9 @@ class QueuePane(ErrorPane):
     # ---- loading ----
 
     async def fetch(self, client: ApiClient) -> Snapshot:
-        return await self.state.read(client)
+        # Side by side: the windows (every 30 s) must not delay the rows, least of all on the first screen.
+        _, snapshot = await asyncio.gather(self.maintenance.read(client, time.monotonic()), self.state.read(client))
+        return snapshot
 
     def show(self, data: Snapshot) -> None:
         if data.unacknowledged is not None and data.unacknowledged != self.unacknowledged:
@@ -144,6 +152,13 @@ class QueuePane(ErrorPane):
             self.post_message(UnacknowledgedCount(data.unacknowledged))
         self._draw(self.state.apply(data))
         self._show_status()
+        self._show_maintenance()
+
+    def _show_maintenance(self) -> None:
+        note = self.maintenance.note(self.errlog.now())
+        line = self.query_one("#queue-maintenance", Static)
+        line.display = note is not None
+        line.update(Text(note or ""))
 
     @work(exclusive=True, exit_on_error=False, group="more", description="load more")
     async def load_more(self) -> None:
