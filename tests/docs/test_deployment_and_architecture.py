@@ -57,6 +57,7 @@ PROOF = {
         "escalation": "diagram",
         "analysis": "diagram",
         "schema": "tables, columns and relations checked",
+        "console-start": "diagram",
     },
 }
 
