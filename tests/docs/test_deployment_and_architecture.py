@@ -61,6 +61,7 @@ PROOF = {
         "analysis": "diagram",
         "heartbeats": "diagram",
         "schema": "tables, columns and relations checked",
+        "console-start": "diagram",
     },
 }
 
