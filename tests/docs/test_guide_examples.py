@@ -198,6 +198,12 @@ def _other_project(p: DocsProject) -> Any:
     return _store(p, other_id, p.dsn.split("//")[1].split("@")[0])
 
 
+def _check_in_unknown(p: DocsProject) -> Any:
+    key = p.dsn.split("//")[1].split("@")[0]
+    with p.client() as client:
+        return client.get(f"/api/{p.project_id}/cron/never-created/{key}/", params={"status": "ok"})
+
+
 REPRODUCE: dict[str, Callable[[DocsProject], Any]] = {
     "unknown or revoked DSN key": lambda p: _store(p, p.project_id, "0" * 32),
     "unknown or revoked webhook token": lambda p: _webhook(p, {"message": "x"}, headers={"X-Errlog-Token": "elw_no"}),
@@ -219,6 +225,7 @@ REPRODUCE: dict[str, Callable[[DocsProject], Any]] = {
     ),
     "error <id> is resolved": _acknowledge_resolved,
     "no level <n> on-call": _escalate_nobody,
+    "project <id> has no heartbeat": _check_in_unknown,
 }
 
 # Messages that need a broken server or database to provoke: found in the code instead, piece by piece.
@@ -227,6 +234,8 @@ IN_CODE = (
     "the collector is overloaded, retry later",
     "storage is slow to answer, retry later",
     "errlog: error: the database schema is at revision",
+    "maintenance window #",  # tests/tasks/test_maintenance.py
+    "ERRLOG_APPRISE_URLS is set but apprise is not installed",  # tests/tasks/channels/test_apprise.py
 )
 
 
