@@ -79,7 +79,7 @@ def _event_row(item: PreparedEvent, issue_id: int, *, archived: bool) -> dict[st
         "message": item.message,
         "user_key": item.user_key,
         "tags": item.tags,
-        "payload": None if archived else item.payload,
+        "payload": None if archived else item.payload_json,
         "source": item.source,
         "size_bytes": item.size_bytes,
     }

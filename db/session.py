@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.types import json_serializer
+
 
 class DatabaseError(Exception):
     """The database cannot be used as configured (bad URL, missing driver, unreachable)."""
@@ -38,6 +40,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 10})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("json_serializer", json_serializer)
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc:  # e.g. the driver module is not installed
