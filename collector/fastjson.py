@@ -37,7 +37,9 @@ def dumps(value: Any, default: Callable[[Any], Any]) -> str:
 
     Equal as JSON to `json.dumps(value, default=default)`, the text the database encoder would have written:
     orjson leaves non-ASCII characters as they are, and the standard library writes what orjson refuses
-    (integers past 64 bits, lone surrogates, nesting deeper than 254).
+    (integers past 64 bits, lone surrogates, nesting deeper than 254). One difference: a NaN or infinite float
+    (only a `/store/` body or a webhook can hold one; envelopes read them as null) is written as null, where
+    `json` wrote `NaN`, which is not JSON: PostgreSQL refused the event and SQLite kept text no JSON reader takes.
     """
     try:
         return orjson.dumps(value, default=default, option=_DUMP_OPTIONS).decode()

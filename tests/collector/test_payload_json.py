@@ -105,3 +105,17 @@ def test_encoded_payload_is_stored_as_the_document(db_session) -> None:
     assert stored.payload == old_storable(scrub_event(event))
     assert stored.payload["extra"]["huge"] == HUGE and stored.payload["extra"]["nul"] == "ab"
     assert stored.payload["message"]["formatted"] == "caf\u00e9 \u2603"
+
+
+def test_nan_and_infinity_are_stored_as_null(db_session) -> None:
+    """`/store/` bodies and webhooks may hold NaN (Python's json reads it): stored as null, on both backends."""
+    project = make_project(db_session)
+    event = normalize_sentry_event(
+        {"message": "m", "extra": {"ratio": float("nan"), "limit": float("inf"), "ok": 0.5}}, received_at=RECEIVED
+    )
+    prepared = prepare_event(event, ProjectInfo(project.id, "shop", ScrubRules()), source="sentry", size_bytes=1)
+    assert prepared.payload["extra"] == {"ratio": None, "limit": None, "ok": 0.5}
+    store_batch(db_session, [prepared], now=RECEIVED)
+    db_session.commit()
+    stored = db_session.scalars(select(Event.payload).where(Event.event_id == prepared.event_id)).one()
+    assert stored["extra"] == {"ratio": None, "limit": None, "ok": 0.5}
