@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from collector import fastjson
 from collector.body import MAX_CHECK_IN_SIZE, MAX_EVENT_SIZE
 
 MAX_ENVELOPE_ITEMS = 1000
@@ -36,6 +37,10 @@ def _nan_to_none(token: str) -> None:
 
 
 def _loads(data: bytes, what: str) -> Any:
+    return fastjson.loads(data, lambda raw: _standard_loads(raw, what))
+
+
+def _standard_loads(data: bytes, what: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -7,9 +7,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector import fastjson
 from collector.grouping import group
 from collector.normalize import user_key
 from collector.scrub import ScrubRules, scrub_event
+from db.types import JsonText
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,16 @@ class PreparedEvent:
     message: str | None
     user_key: str | None
     tags: dict[str, str]
-    payload: dict[str, Any]
+    payload_json: JsonText  # the scrubbed event, encoded once: what storage writes, as it is
     source: str
     size_bytes: int
     extra_fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The stored payload as a dict, decoded anew on each call (the MongoDB archive's document)."""
+        decoded: dict[str, Any] = json.loads(self.payload_json)
+        return decoded
 
 
 def _json_default(value: Any) -> Any:
@@ -52,13 +60,12 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _storable(payload: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-clean copy: datetimes as text, and no NUL characters, which PostgreSQL text and JSONB refuse."""
-    text = json.dumps(payload, default=_json_default, ensure_ascii=False)
+def _storable(value: Any) -> JsonText:
+    """JSON text with datetimes as text and no NUL characters, which PostgreSQL text and JSONB refuse."""
+    text = fastjson.dumps(value, _json_default)
     if "\\u0000" in text:
         text = text.replace("\\u0000", "")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    return JsonText(text)
 
 
 def _clean(value: str | None) -> str | None:
@@ -70,7 +77,7 @@ def prepare_event(event: dict[str, Any], project: ProjectInfo, *, source: str, s
     event = scrub_event(event, project.scrub_rules)
     grouping = group(event)
     message = event.get("message") or {}
-    payload = _storable(event)
+    tags = event.get("tags")
     return PreparedEvent(
         project_id=project.id,
         event_id=event["event_id"],
@@ -88,8 +95,9 @@ def prepare_event(event: dict[str, Any], project: ProjectInfo, *, source: str, s
         received_at=event.get("received_at") or dt.datetime.now(dt.UTC),
         message=_clean(message.get("formatted")),
         user_key=_clean(user_key(event.get("user"))),
-        tags=payload.get("tags") or {},
-        payload=payload,
+        # The tags as the payload holds them, NULs gone: encoded and decoded alone, as they are small.
+        tags=json.loads(_storable(tags)) if tags else {},
+        payload_json=_storable(event),
         source=source,
         size_bytes=size_bytes,
     )

@@ -162,6 +162,7 @@ class ScrubRules:
     _extra_norm: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _safe_norm: frozenset[str] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, int] = field(init=False, repr=False, compare=False)
+    _clean_texts: tuple[set[str], set[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("extra_keys", "extra_patterns", "safe_fields"):
@@ -170,6 +171,7 @@ class ScrubRules:
         object.__setattr__(self, "_safe_norm", frozenset(_key_fragment("safe field", k) for k in self.safe_fields))
         object.__setattr__(self, "_patterns", tuple(_compile_user_pattern(p) for p in self.extra_patterns))
         object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(self, "_clean_texts", (set(), set()))
 
     @classmethod
     def from_settings(
@@ -252,6 +254,10 @@ def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
 DEFAULT_RULES = ScrubRules()
 
 _SCALARS = (str, int, float, bool, type(None))
+# The strings the scrubber remembers as clean: up to this long (longer ones rarely recur), this many per rules
+# (cleared when full, as the key verdicts: an event's strings are unbounded). About 2 MB at most.
+_MEMO_MAX_LENGTH = 256
+_MEMO_MAX_ENTRIES = 8192
 # Top-level fields that are identifiers or SDK metadata: copied without looking for secrets.
 _EVENT_PLAIN = frozenset({
     "event_id", "timestamp", "start_timestamp", "received", "platform", "level", "severity", "type",
@@ -294,10 +300,19 @@ def _copy(value: Any, depth: int) -> Any:
         return value
     if depth > MAX_DEPTH:
         return FILTERED
+    # Copied in C, then only the nested containers walked: most values (a module list) are scalars.
     if isinstance(value, dict):
-        return {k: _copy(v, depth + 1) for k, v in value.items()}
+        copied = dict(value)
+        for k, v in copied.items():
+            if not isinstance(v, _SCALARS):
+                copied[k] = _copy(v, depth + 1)
+        return copied
     if isinstance(value, list | tuple):
-        return [_copy(v, depth + 1) for v in value]
+        items = list(value)
+        for i, v in enumerate(items):
+            if not isinstance(v, _SCALARS):
+                items[i] = _copy(v, depth + 1)
+        return items
     return value
 
 
@@ -350,10 +365,20 @@ class _Walk:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
+        verdicts = self.rules._verdicts
+        clean = self.rules._clean_texts[False]
         out: dict[Any, Any] = {}
         for key, value in mapping.items():
             name = key if type(key) is str else str(key)
-            if name == "frames" and type(value) is list:
+            kind = type(value)
+            # What item() would return, without a call: a string known to be clean, or a value no rule changes,
+            # under a key already known to be ordinary.
+            if ((kind is str and value in clean) or value is None or kind is bool or kind is float) and verdicts.get(
+                name
+            ) == _NONE:
+                out[key] = value
+                continue
+            if name == "frames" and kind is list:
                 out[key] = [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in value]
             else:
                 out[key] = self.item(name, value, depth)
@@ -368,6 +393,7 @@ class _Walk:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
+        clean = self.rules._clean_texts[False]
         out: list[Any] = []
         for value in items:
             # [name, value] pairs: headers, query strings and cookies in list form, tags as pairs.
@@ -376,6 +402,8 @@ class _Walk:
                     out.append(FILTERED)
                 else:
                     out.append([value[0], self.item(value[0], value[1], depth + 1)])
+            elif type(value) is str and value in clean:
+                out.append(value)
             else:
                 out.append(self.value(value, depth))
         if self.aws_seen:
@@ -491,7 +519,23 @@ class _Walk:
     # -- strings --
     def text(self, s: str, code: bool = False) -> str:
         """Value rules on one string. `code` (source lines) skips key=value pairs: there they are code."""
-        # Cheap substring tests first: this runs on every string of every event.
+        # Most strings of an event were in the events before it (paths, source lines, SDK contexts, headers,
+        # breadcrumbs) and had nothing to scrub: those are remembered, per project's rules, and not looked at
+        # again. Only strings left unchanged are kept, so the memory never holds a secret.
+        if len(s) > _MEMO_MAX_LENGTH:
+            return self._scrub_text(s, code)
+        clean = self.rules._clean_texts[code]
+        if s in clean:
+            return s
+        scrubbed = self._scrub_text(s, code)
+        if scrubbed == s:
+            if len(clean) >= _MEMO_MAX_ENTRIES:
+                clean.clear()
+            clean.add(s)
+        return scrubbed
+
+    def _scrub_text(self, s: str, code: bool) -> str:
+        # Cheap substring tests first: this runs on every string not seen before.
         if "-----BEGIN" in s:
             s = _PEM.sub(lambda m: m[1] + FILTERED + m[2], s)
         if "eyJ" in s:

@@ -7,12 +7,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Result, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
+from db.bulk import unnest_insert, unnest_params
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.issue_state import Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
@@ -31,8 +31,25 @@ class StoreOutcome:
     transitions: set[Transition] = field(default_factory=set)
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _insert_rows(
+    session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: tuple[str, ...], returning: tuple[str, ...]
+) -> Result[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `returning` of the rows that went in.
+
+    On PostgreSQL one statement of fixed text with the rows as arrays (db.bulk); on SQLite SQLAlchemy's multi-row
+    insert, whose statements sqlite3 compiles in C.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        columns = tuple(rows[0])
+        target = f"({', '.join(conflict)}) " if conflict else ""
+        statement = unnest_insert(table, columns, f"ON CONFLICT {target}DO NOTHING RETURNING {', '.join(returning)}")
+        return session.execute(statement, unnest_params(table, columns, rows))
+    return session.execute(
+        sqlite_insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict) or None)
+        .returning(*(table.c[name] for name in returning)),
+        rows,
+    )
 
 
 def _issue_row(item: PreparedEvent, now: dt.datetime) -> dict[str, Any]:
@@ -79,7 +96,7 @@ def _event_row(item: PreparedEvent, issue_id: int, *, archived: bool) -> dict[st
         "message": item.message,
         "user_key": item.user_key,
         "tags": item.tags,
-        "payload": None if archived else item.payload,
+        "payload": None if archived else item.payload_json,
         "source": item.source,
         "size_bytes": item.size_bytes,
     }
@@ -93,17 +110,16 @@ def store_batch(
     With an `archive`, payloads go there instead of the events table, written before this returns, so before the
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
     """
-    insert = _insert(session)
-
     # Issues: create the missing ones (another collector may race us: the unique key settles it).
     first_by_key: dict[tuple[int, str], PreparedEvent] = {}
     for item in items:
         first_by_key.setdefault((item.project_id, item.fingerprint), item)
-    created = session.execute(
-        insert(Issue.__table__)
-        .on_conflict_do_nothing(index_elements=["project_id", "fingerprint"])
-        .returning(Issue.__table__.c.id),
+    created = _insert_rows(
+        session,
+        Issue.__table__,
         [_issue_row(item, now) for item in first_by_key.values()],
+        conflict=("project_id", "fingerprint"),
+        returning=("id",),
     )
     new_issue_ids = {row.id for row in created}
     issues = session.scalars(
@@ -121,14 +137,15 @@ def store_batch(
     unique: dict[tuple[int, str], PreparedEvent] = {}
     for item in items:
         unique.setdefault((item.project_id, item.event_id), item)
-    inserted_rows = session.execute(
-        insert(Event.__table__)
-        .on_conflict_do_nothing(index_elements=["project_id", "event_id"])
-        .returning(Event.__table__.c.project_id, Event.__table__.c.event_id),
+    inserted_rows = _insert_rows(
+        session,
+        Event.__table__,
         [
             _event_row(item, issue_by_key[(item.project_id, item.fingerprint)].id, archived=archive is not None)
             for item in unique.values()
         ],
+        conflict=("project_id", "event_id"),
+        returning=("project_id", "event_id"),
     )
     inserted = {(row.project_id, row.event_id) for row in inserted_rows}
 
@@ -137,7 +154,7 @@ def store_batch(
         item = unique[key]
         stored_by_issue[issue_by_key[(item.project_id, item.fingerprint)].id].append(item)
 
-    new_users = _record_users(session, insert, stored_by_issue)
+    new_users = _record_users(session, stored_by_issue)
     # The hourly and daily counts that histograms and stats read, in this same transaction.
     count_events(
         session,
@@ -194,7 +211,7 @@ def store_batch(
     return outcomes
 
 
-def _record_users(session: Session, insert: Any, stored_by_issue: dict[int, list[PreparedEvent]]) -> dict[int, int]:
+def _record_users(session: Session, stored_by_issue: dict[int, list[PreparedEvent]]) -> dict[int, int]:
     """Remember each issue's distinct users; returns how many are new per issue."""
     rows = {
         (issue_id, item.user_key): item.timestamp
@@ -204,9 +221,12 @@ def _record_users(session: Session, insert: Any, stored_by_issue: dict[int, list
     }
     if not rows:
         return {}
-    result = session.execute(
-        insert(IssueUser.__table__).on_conflict_do_nothing().returning(IssueUser.__table__.c.issue_id),
+    result = _insert_rows(
+        session,
+        IssueUser.__table__,
         [{"issue_id": issue_id, "user_key": key, "first_seen": at} for (issue_id, key), at in rows.items()],
+        conflict=(),
+        returning=("issue_id",),
     )
     counts: dict[int, int] = defaultdict(int)
     for row in result:

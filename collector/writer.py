@@ -183,8 +183,13 @@ class IngestWriter:
 
     def _succeed(self, batch: list[_Pending], outcomes: list[StoreOutcome]) -> None:
         self._settle(batch)
+        # One wake-up of each event loop per batch, not one per event: each call_soon_threadsafe writes to the
+        # loop's self-pipe (a system call) and the loop wakes for it.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[StoreOutcome], StoreOutcome]]] = {}
         for pending, outcome in zip(batch, outcomes, strict=True):
-            pending.loop.call_soon_threadsafe(_resolve, pending.future, outcome, None)
+            by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+        for loop, results in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, results)
         if self._on_committed is not None:
             try:
                 self._on_committed(outcomes)
@@ -195,6 +200,11 @@ class IngestWriter:
         self._settle(batch)
         for pending in batch:
             pending.loop.call_soon_threadsafe(_resolve, pending.future, None, exc)
+
+
+def _resolve_all(results: list[tuple[asyncio.Future[StoreOutcome], StoreOutcome]]) -> None:
+    for future, outcome in results:
+        _resolve(future, outcome, None)
 
 
 def _resolve(future: asyncio.Future[StoreOutcome], outcome: StoreOutcome | None, exc: Exception | None) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import schema_version
+from db.types import json_serializer
 
 
 class DatabaseError(Exception):
@@ -40,6 +41,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 10})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("json_serializer", json_serializer)
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc:  # e.g. the driver module is not installed

@@ -11,6 +11,7 @@ from collector.pipeline import PreparedEvent
 from collector.storage import store_batch
 from db.enums import Severity
 from db.models import Event, IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
+from db.types import JsonText
 from tests.db.factories import make_project
 
 AT = dt.datetime(2026, 11, 28, 22, 59, 30, tzinfo=dt.UTC)
@@ -35,7 +36,7 @@ def _prepared(project_id: int, fingerprint: str, received_at: dt.datetime, sever
         message=None,
         user_key=None,
         tags={},
-        payload={},
+        payload_json=JsonText("{}"),
         source="sentry",
         size_bytes=10,
     )

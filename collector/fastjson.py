@@ -1,0 +1,47 @@
+"""orjson on the ingest path where it gives exactly what the standard library gives, and the standard library
+where orjson would give something else (integers past 64 bits, NaN, lone surrogates) or fail.
+
+On the benchmark corpus (8 KiB events) orjson parses an event item in 21 µs against 44 µs, and encodes the
+scrubbed event in 19 µs against 68 µs (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+# orjson reads integers past 64 bits as floats, losing digits: a run of 19 digits anywhere (in a string too,
+# rarely) sends the document to the standard parser, which keeps them exact. Mapping every digit to "0" and
+# looking for 19 of them is 7 µs for 8 KiB; a regular expression for the run takes 45-75 µs.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def loads(data: bytes, standard: Callable[[bytes], Any]) -> Any:
+    """`data` parsed by orjson, or by `standard` (the caller's own use of `json`) wherever orjson could differ
+    or fails: invalid JSON, a BOM, NaN, lone surrogates, 1e400. `standard`'s results and errors stay the rule."""
+    if _LONG_DIGIT_RUN not in data.translate(_DIGITS_TO_ZERO):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return standard(data)
+
+
+def dumps(value: Any, default: Callable[[Any], Any]) -> str:
+    """`value` as JSON text; datetimes and other types JSON lacks go to `default`.
+
+    Equal as JSON to `json.dumps(value, default=default)`, the text the database encoder would have written:
+    orjson leaves non-ASCII characters as they are, and the standard library writes what orjson refuses
+    (integers past 64 bits, lone surrogates, nesting deeper than 254). One difference: a NaN or infinite float
+    (only a `/store/` body or a webhook can hold one; envelopes read them as null) is written as null, where
+    `json` wrote `NaN`, which is not JSON: PostgreSQL refused the event and SQLite kept text no JSON reader takes.
+    """
+    try:
+        return orjson.dumps(value, default=default, option=_DUMP_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=default)

@@ -1,0 +1,75 @@
+"""db.bulk: PostgreSQL inserts of many rows by one statement of fixed text, rows as arrays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from db.bulk import unnest_insert, unnest_params
+from db.models import Event
+from db.types import JsonText
+from tests.db.factories import make_issue, make_project
+
+AT = dt.datetime(2026, 11, 28, 21, 30, tzinfo=dt.UTC)
+COLUMNS = (
+    *("project_id", "issue_id", "event_id", "timestamp", "received_at", "severity", "message", "tags", "payload"),
+    *("source", "size_bytes"),
+)
+TAIL = "ON CONFLICT (project_id, event_id) DO NOTHING RETURNING event_id"
+
+
+@pytest.fixture
+def pg_session(db_session):
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("db.bulk is PostgreSQL's path; SQLite inserts with SQLAlchemy's multi-row statements")
+    return db_session
+
+
+def row(project_id: int, issue_id: int, event_id: str, **fields: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "project_id": project_id,
+        "issue_id": issue_id,
+        "event_id": event_id,
+        "timestamp": AT,
+        "received_at": AT,
+        "severity": "high",
+        "message": 'quote " and back\\slash',
+        "tags": {"env": "prod"},
+        "payload": JsonText('{"a": [1, "x\\"y"], "n": 123456789012345678901234567890}'),
+        "source": "sentry",
+        "size_bytes": 10,
+    }
+    values.update(fields)
+    return values
+
+
+def test_rows_go_in_once_and_the_statement_text_stays_the_same(pg_session) -> None:
+    project = make_project(pg_session)
+    issue = make_issue(pg_session, project)
+    table = Event.__table__
+    statement = unnest_insert(table, COLUMNS, TAIL)
+    first = [row(project.id, issue.id, "a" * 32), row(project.id, issue.id, "b" * 32, payload=None, tags={})]
+    inserted = pg_session.execute(statement, unnest_params(table, COLUMNS, first)).scalars().all()
+    assert sorted(inserted) == ["a" * 32, "b" * 32]
+    again = [row(project.id, issue.id, "b" * 32), row(project.id, issue.id, "c" * 32)]
+    assert unnest_insert(table, COLUMNS, TAIL) is statement
+    assert pg_session.execute(statement, unnest_params(table, COLUMNS, again)).scalars().all() == ["c" * 32]
+    stored = {e.event_id: e for e in pg_session.scalars(select(Event).where(Event.project_id == project.id))}
+    assert stored["a" * 32].payload == {"a": [1, 'x"y'], "n": 123456789012345678901234567890}
+    assert stored["a" * 32].message == 'quote " and back\\slash' and stored["a" * 32].tags == {"env": "prod"}
+    # None is JSON null, as SQLAlchemy's JSON type writes it, not SQL NULL
+    kinds = pg_session.execute(text("SELECT jsonb_typeof(payload) FROM events WHERE event_id = :e"), {"e": "b" * 32})
+    assert kinds.scalar_one() == "null"
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_session) -> None:
+    project = make_project(pg_session)
+    issue = make_issue(pg_session, project)
+    table = Event.__table__
+    with pytest.raises(DBAPIError, match="too long"):
+        pg_session.execute(
+            unnest_insert(table, COLUMNS, TAIL), unnest_params(table, COLUMNS, [row(project.id, issue.id, "x" * 33)])
+        )
