@@ -7,18 +7,18 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from huey import crontab
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from db.enums import NotificationStatus
+from db.enums import Channel, NotificationStatus
 from db.models import Notification, NotificationAttempt
 from db.types import utcnow
 from tasks import channels
-from tasks.channels import DeliveryError, DeliveryResult
+from tasks.channels import DeliveryError, DeliveryResult, pagerduty
 from tasks.queue import huey, runtime
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class DeliveryOutcome:
     status: NotificationStatus | None = None
     # Seconds until the next attempt, when one is scheduled.
     retry_in: float | None = None
+    # A PagerDuty incident was opened (or re-triggered) by this send: its error's state must follow it.
+    opened_incident: bool = False
 
 
 # Huey's own retries only cover the database being away; failed sends are rescheduled below, with their backoff.
@@ -59,6 +61,10 @@ def deliver_notification(notification_id: int) -> None:
     outcome = deliver(notification_id)
     if outcome.retry_in is not None:
         deliver_notification.schedule((notification_id,), delay=outcome.retry_in)
+    if outcome.opened_incident:
+        from tasks.incidents import follow_late_trigger  # tasks.incidents sends through this module
+
+        follow_late_trigger(notification_id)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -132,7 +138,7 @@ def deliver(notification_id: int, *, clock: Clock = utcnow) -> DeliveryOutcome:
     duration_ms = int((time.monotonic() - started) * 1000)
 
     with runtime.session() as session:
-        return record_outcome(
+        outcome = record_outcome(
             session,
             notification_id,
             attempt,
@@ -144,6 +150,9 @@ def deliver(notification_id: int, *, clock: Clock = utcnow) -> DeliveryOutcome:
             error=error,
             now=clock(),
         )
+    if outcome.status == NotificationStatus.SENT and notification.channel == Channel.PAGERDUTY:
+        return replace(outcome, opened_incident=notification.trigger not in pagerduty.UPDATE_ACTIONS)
+    return outcome
 
 
 def record_outcome(

@@ -91,6 +91,23 @@ def record_incident_update(
     )
 
 
+def follow_late_trigger(notification_id: int) -> None:
+    """A PagerDuty trigger (`notification_id`) was just delivered. If its error was acknowledged or resolved while the
+    trigger was still being retried, that change's update found no incident to follow and sent nothing: send it now,
+    so the incident does not stay open in PagerDuty for an error errlog holds as handled."""
+    with runtime.session() as session:
+        issue_id = session.scalar(select(Notification.issue_id).where(Notification.id == notification_id))
+        status = session.scalar(select(Issue.status).where(Issue.id == issue_id)) if issue_id is not None else None
+        trigger = next((t for t, state in INCIDENT_TRIGGERS.items() if state == status), None)
+        if issue_id is None or trigger is None:
+            return
+        due = record_incident_update(
+            session, runtime.settings, issue_id, trigger, f"after-trigger-{notification_id}", now=utcnow()
+        )
+    for update_id in due:
+        deliver_notification(update_id)
+
+
 def triggered(session: Session, issue_id: int) -> bool:
     """Whether PagerDuty has an incident for the error: one of its trigger events was delivered."""
     return (

@@ -14,6 +14,7 @@ from collector.alerts import AlertDue, enqueue_with_huey
 from db.enums import Channel, NotificationStatus, Severity
 from db.models import Escalation, Notification, Project
 from errlog.settings import Settings, load_settings
+from tasks.deliver import deliver_notification
 from tasks.queue import huey, runtime
 from tests.db.factories import make_developer, make_issue, make_project
 from tests.tasks.receivers import Receiver, Reply
@@ -183,3 +184,27 @@ def test_the_detail_shows_when_the_chain_escalates_next(api, viewer, admin, cat)
         "reason": "unacknowledged for 15 min (step 1 of chain 'default')",
     }
     assert viewer.get(f"/errors/{high_id}/").json()["next_escalation"] is None  # no step for high errors
+
+
+def test_an_incident_opened_after_the_error_was_acknowledged_is_acknowledged_too(api, responder, tasks, receiver):
+    error_id = seed(api)
+    receiver.reply(Reply(status=503))  # PagerDuty is down when the error first pages
+    enqueue_with_huey(AlertDue(error_id, "new", "first-event"))
+    [trigger] = rows(api, issue_id=error_id, channel=Channel.PAGERDUTY)
+    assert trigger.status == NotificationStatus.FAILED
+
+    # Acknowledged while the trigger waits for its retry: PagerDuty has no incident yet, so nothing to update.
+    assert responder.post(f"/errors/{error_id}/acknowledge/").status_code == 200
+    run_enqueued(api)
+    assert rows(api, trigger="acknowledged") == []
+
+    # The retry opens the incident; it is acknowledged right after, as the error is.
+    with api.collector.session() as session:
+        session.get(Notification, trigger.id).next_attempt_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        session.commit()
+    deliver_notification(trigger.id)
+    assert [event["event_action"] for event in pagerduty(receiver)] == ["trigger", "trigger", "acknowledge"]
+    [update] = rows(api, trigger="acknowledged")
+    assert update.status == NotificationStatus.SENT
+    deliver_notification(trigger.id)  # run again: nothing more is sent
+    assert len(pagerduty(receiver)) == 3
