@@ -9,8 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from collector.api.clock import ClockTime, format_clock
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import omittable, path_id, storable
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import omittable, path_row, storable
 from db.developers import (
     NTFY_TOPIC,
     SLACK_ID,
@@ -218,11 +218,7 @@ def _email_taken(ctx: ApiContext, email: str, developer_id: int | None = None) -
 
 
 def _developer(ctx: ApiContext, req: ApiRequest) -> Developer:
-    developer_id = path_id(req, "developer_id", "developer")
-    developer = ctx.session.get(Developer, developer_id)
-    if developer is None:
-        raise not_found("developer", developer_id)
-    return developer
+    return path_row(ctx.session, Developer, req, "developer_id", "developer")
 
 
 @api.route(

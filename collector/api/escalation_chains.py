@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import RowId, Text, path_id
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import RowId, Text, path_row
 from collector.api.schemas import DeveloperRef
 from db.enums import EscalationCondition, Role, Severity
 from db.models import Developer, EscalationChain, EscalationStep, Project
@@ -76,11 +76,7 @@ class ChainOut(BaseModel):
 
 
 def _project(ctx: ApiContext, req: ApiRequest) -> Project:
-    project_id = path_id(req, "project_id", "project")
-    project = ctx.session.get(Project, project_id)
-    if project is None:
-        raise not_found("project", project_id)
-    return project
+    return path_row(ctx.session, Project, req, "project_id", "project")
 
 
 def _chain(ctx: ApiContext, project_id: int) -> EscalationChain | None:

@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import RowId, Text, omittable, path_id
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import RowId, Text, omittable, path_row
 from db.enums import Role
 from db.heartbeats import (
     MAX_MINUTES,
@@ -94,11 +94,7 @@ def _out(ctx: ApiContext, heartbeat: Heartbeat) -> HeartbeatOut:
 
 
 def _heartbeat(ctx: ApiContext, req: ApiRequest) -> Heartbeat:
-    heartbeat_id = path_id(req, "heartbeat_id", "heartbeat")
-    heartbeat = ctx.session.get(Heartbeat, heartbeat_id)
-    if heartbeat is None:
-        raise not_found("heartbeat", heartbeat_id)
-    return heartbeat
+    return path_row(ctx.session, Heartbeat, req, "heartbeat_id", "heartbeat")
 
 
 @api.route(

@@ -5,9 +5,10 @@ Checked at the edge, so an odd value gets a 4xx naming it instead of a database 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from sqlalchemy.orm import Session
 
 from collector.api.framework import ApiRequest, not_found
 
@@ -84,3 +85,15 @@ def path_id(req: ApiRequest, name: str, what: str, *, big: bool = False) -> int:
     if not isinstance(value, int) or not 1 <= value <= (MAX_BIG_ID if big else MAX_ID):
         raise not_found(what, value)
     return value
+
+
+Row = TypeVar("Row")
+
+
+def path_row(session: Session, model: type[Row], req: ApiRequest, name: str, what: str) -> Row:
+    """The row of `model` whose id the path parameter `name` holds, else 404 ("no <what> with id ...")."""
+    row_id = path_id(req, name, what)
+    row = session.get(model, row_id)
+    if row is None:
+        raise not_found(what, row_id)
+    return row

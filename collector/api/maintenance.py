@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import Instant, RowId, Text, omittable, path_id
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import Instant, RowId, Text, omittable, path_row
 from db.enums import Role
 from db.issue_query import QueryError
 from db.maintenance import MaintenanceError, check_span, end_window, list_windows
@@ -122,11 +122,7 @@ def _check(ctx: ApiContext, state: dict[str, Any]) -> None:
 
 
 def _window(ctx: ApiContext, req: ApiRequest) -> MaintenanceWindow:
-    window_id = path_id(req, "window_id", "maintenance window")
-    window = ctx.session.get(MaintenanceWindow, window_id)
-    if window is None:
-        raise not_found("maintenance window", window_id)
-    return window
+    return path_row(ctx.session, MaintenanceWindow, req, "window_id", "maintenance window")
 
 
 @api.route(

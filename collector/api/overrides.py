@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import Instant, RowId, Text, path_id
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import Instant, RowId, Text, path_row
 from collector.api.schedules import OverrideOut, loaded_schedule, override_out
 from db.enums import Role
 from db.models import OncallOverride
@@ -76,9 +76,6 @@ def _override_snapshot(override: OncallOverride) -> dict[str, Any]:
     tag="oncall",
 )
 def delete_override(ctx: ApiContext, req: ApiRequest) -> None:
-    override_id = path_id(req, "override_id", "override")
-    override = ctx.session.get(OncallOverride, override_id)
-    if override is None:
-        raise not_found("override", override_id)
+    override = path_row(ctx.session, OncallOverride, req, "override_id", "override")
     ctx.audit("oncall.override.delete", "override", override.id, before=_override_snapshot(override))
     ctx.session.delete(override)

@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
-from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
-from collector.api.inputs import RowId, Text, path_id
+from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
+from collector.api.inputs import RowId, Text, path_row
 from db.enums import Role
 from db.models import ApiToken, Developer
 from db.tokens import TokenError, create_token
@@ -108,10 +108,7 @@ def issue_token(ctx: ApiContext, req: ApiRequest) -> NewTokenOut:
 )
 def revoke_token(ctx: ApiContext, req: ApiRequest) -> None:
     """Requests with it are refused from now on; revoking a revoked token changes nothing."""
-    token_id = path_id(req, "token_id", "token")
-    token = ctx.session.get(ApiToken, token_id)
-    if token is None:
-        raise not_found("token", token_id)
+    token = path_row(ctx.session, ApiToken, req, "token_id", "token")
     if token.revoked_at is None:
         token.revoked_at = ctx.now
         ctx.audit("token.revoke", "token", token.id, before={"revoked_at": None}, after={"revoked_at": ctx.now})
