@@ -334,8 +334,9 @@ def test_listing_and_detail_run_a_constant_number_of_statements(api, viewer):
     with count_queries(api) as stats:
         assert viewer.get("/errors/stats/").status_code == 200
     # The token, errors by status/severity/service, events by bucket/severity/service, the services, the top errors
-    # and their rows, MTTA/MTTR.
-    assert len(stats) == 7, stats
+    # in two rounds (55 errors of one event an hour are too flat for the first round's 16 counts per hour to settle a
+    # top ten: db/top_issues.py) and their rows, MTTA/MTTR.
+    assert len(stats) == 8, stats
 
 
 def test_error_ids_beyond_any_stored_id_are_404(viewer):
