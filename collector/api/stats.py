@@ -16,6 +16,7 @@ from collector.api.error_filters import ErrorFilters, filter_conditions
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest
 from collector.api.histograms import DAY, HOUR, MINUTE, Buckets, Histogram, bucket_of, summed, summed_seconds
 from collector.api.schemas import ErrorOut, error_out
+from collector.api.side_reads import read_at_once
 from db.enums import IssueStatus, Role, Severity
 from db.issue_state import OPEN_STATUSES
 from db.models import Event, Issue, Project, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
@@ -120,17 +121,27 @@ def error_stats(ctx: ApiContext, req: ApiRequest) -> StatsOut:
             field="query.interval",
         )
     buckets = Buckets.ending_at(ctx.now, seconds, window // seconds)
-    session = ctx.session
-    issue_groups = _issue_groups(session, [], Issue.project_id)
+    # Three independent lanes of reads, at once on PostgreSQL (collector/api/side_reads.py): the window's events,
+    # MTTA/MTTR and the services; every error counted by status, severity and service; the top errors.
+    (event_groups, mean_times, projects), issue_groups, top_errors = read_at_once(
+        ctx.session,
+        [
+            lambda session: (
+                _event_groups(session, buckets),
+                _mean_times(session, buckets.start),
+                session.execute(select(Project.id, Project.name).order_by(Project.name)).all(),
+            ),
+            lambda session: _issue_groups(session, [], Issue.project_id),
+            lambda session: _top_errors(session, buckets.start, ctx.now, q.top),
+        ],
+    )
     by_status, by_severity, _ = _tally(issue_groups)
-    # One read of the window's counts for the series, the series by severity and the events per service.
-    event_groups = _event_groups(session, buckets)
     series = buckets.histogram((number, count) for number, _, _, count in event_groups if number is not None)
     by_event_severity = {
         severity.value: buckets.fill((number, count) for number, sev, _, count in event_groups if sev == severity)
         for severity in Severity
     }
-    mtta, acknowledged, mttr, resolved = _mean_times(session, buckets.start)
+    mtta, acknowledged, mttr, resolved = mean_times
     return StatsOut(
         window=q.window,
         interval=interval,
@@ -138,11 +149,11 @@ def error_stats(ctx: ApiContext, req: ApiRequest) -> StatsOut:
         end=ctx.now,
         by_status=by_status,
         by_severity=by_severity,
-        by_service=_by_service(session, issue_groups, event_groups),
+        by_service=_by_service(projects, issue_groups, event_groups),
         total_events=sum(series.counts),
         events=series,
         events_by_severity=SeveritySeries(**by_event_severity),
-        top_errors=_top_errors(session, buckets.start, ctx.now, q.top),
+        top_errors=top_errors,
         mtta_seconds=mtta,
         acknowledged=acknowledged,
         mttr_seconds=mttr,
@@ -242,7 +253,10 @@ def _tally(groups: Sequence[Any]) -> tuple[StatusCounts, SeverityCounts, Severit
     )
 
 
-def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Sequence[Any]) -> list[ServiceStats]:
+def _by_service(
+    projects: Sequence[Any], issue_groups: Sequence[Any], event_groups: Sequence[Any]
+) -> list[ServiceStats]:
+    """Per (project id, name) in `projects`: its open errors and its events in the window."""
     open_errors: Counter[int] = Counter()
     for status, _, project_id, count in issue_groups:
         if status in OPEN_STATUSES:
@@ -251,7 +265,6 @@ def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Seq
     for _, _, project_id, count in event_groups:
         if project_id is not None:
             events[project_id] += count
-    projects = session.execute(select(Project.id, Project.name).order_by(Project.name)).all()
     return [
         ServiceStats(project_id=pid, service=name, open_errors=open_errors[pid], events=events[pid])
         for pid, name in projects
@@ -259,6 +272,7 @@ def _by_service(session: Session, issue_groups: Sequence[Any], event_groups: Seq
 
 
 def _top_errors(session: Session, start: dt.datetime, now: dt.datetime, top: int) -> list[TopError]:
+    """Built while `session` is open: its rows are of no use once their side read's session closes."""
     ranked = top_issues(session, start, now, top)
     if not ranked:
         return []
