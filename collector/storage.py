@@ -147,20 +147,26 @@ def store_batch(
     With an `archive`, payloads go there instead of the events table, written before this returns, so before the
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
     """
-    # Issues: create the missing ones (another collector may race us: the unique key settles it).
+    # Issues: lock the known ones, create the missing ones (another collector may race us: the unique key settles
+    # it), then lock those too. Most batches know all their issues: nothing to insert.
     first_by_key: dict[tuple[int, str], PreparedEvent] = {}
     for item in items:
         first_by_key.setdefault((item.project_id, item.fingerprint), item)
-    created = _insert_rows(
-        session,
-        Issue.__table__,
-        [_issue_row(item, now) for item in first_by_key.values()],
-        conflict=("project_id", "fingerprint"),
-        returning=("id",),
-    )
-    new_issue_ids = {row.id for row in created}
     issues = _lock_issues(session, first_by_key)
     issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
+    new_issue_ids: set[int] = set()
+    missing = sorted(key for key in first_by_key if key not in issue_by_key)  # one insert order: no deadlocks
+    if missing:
+        created = _insert_rows(
+            session,
+            Issue.__table__,
+            [_issue_row(first_by_key[key], now) for key in missing],
+            conflict=("project_id", "fingerprint"),
+            returning=("id",),
+        )
+        new_issue_ids = {row.id for row in created}
+        issues = _lock_issues(session, first_by_key)
+        issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
 
     # Events: an event_id already stored (or repeated within this batch) is a retry, stored once.
     unique: dict[tuple[int, str], PreparedEvent] = {}

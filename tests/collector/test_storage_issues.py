@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy import select, update
 
+from collector import storage
 from collector.pipeline import PreparedEvent
 from collector.storage import store_batch
 from db.issue_state import Transition
@@ -104,3 +105,20 @@ def test_an_issue_whose_events_were_all_retries_is_not_touched(db_session):
     db_session.expire_all()
     issue = db_session.scalars(select(Issue).where(Issue.project_id == project.id)).one()
     assert (issue.times_seen, issue.updated_at) == (1, AT)
+
+
+def test_an_issue_another_collector_created_meanwhile_is_used_and_not_new(db_session, monkeypatch):
+    project = make_project(db_session)
+    store_batch(db_session, [_prepared(project.id, AT)], now=AT)
+    db_session.commit()
+    # As if the other collector committed the issue just after this batch looked for it.
+    lock_issues = storage._lock_issues
+    calls = iter([[], None])
+    monkeypatch.setattr(storage, "_lock_issues", lambda *args: next(calls) or lock_issues(*args))
+
+    outcomes = store_batch(db_session, [_prepared(project.id, AT + dt.timedelta(minutes=1))], now=AT)
+    db_session.commit()
+    assert outcomes[0].stored and outcomes[0].transitions == set()
+    db_session.expire_all()
+    issue = db_session.scalars(select(Issue).where(Issue.project_id == project.id)).one()
+    assert (issue.id, issue.times_seen) == (outcomes[0].issue_id, 2)
