@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Result, Table, bindparam, delete, select, update
@@ -148,11 +149,13 @@ def store_batch(
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
     """
     # Issues: lock the known ones, create the missing ones (another collector may race us: the unique key settles
-    # it), then lock those too. Most batches know all their issues: nothing to insert.
+    # it), then lock those too. Most batches know all their issues: nothing to insert. On SQLite the insert comes
+    # first, always: sqlite3 opens the transaction at the first write, and the read must be inside it.
     first_by_key: dict[tuple[int, str], PreparedEvent] = {}
     for item in items:
         first_by_key.setdefault((item.project_id, item.fingerprint), item)
-    issues = _lock_issues(session, first_by_key)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    issues = _lock_issues(session, first_by_key) if postgres else []
     issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
     new_issue_ids: set[int] = set()
     missing = sorted(key for key in first_by_key if key not in issue_by_key)  # one insert order: no deadlocks
@@ -282,7 +285,7 @@ def _lock_issues(session: Session, keys: dict[tuple[int, str], PreparedEvent]) -
             .where(table.c.project_id.in_(projects), table.c.fingerprint.in_(fingerprints))
             .order_by(table.c.id)
         )
-    return [LockedIssue(**row._mapping) for row in rows]
+    return list(starmap(LockedIssue, rows))  # the columns in the dataclass's order
 
 
 # Arrays, not IN lists: the text is the same for every batch (prepared once), and they go in binary (db.bulk).

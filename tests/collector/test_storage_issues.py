@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
+import pytest
 from sqlalchemy import select, update
 
 from collector import storage
@@ -108,6 +109,8 @@ def test_an_issue_whose_events_were_all_retries_is_not_touched(db_session):
 
 
 def test_an_issue_another_collector_created_meanwhile_is_used_and_not_new(db_session, monkeypatch):
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite inserts a batch's issues before it reads them: its writers take turns")
     project = make_project(db_session)
     store_batch(db_session, [_prepared(project.id, AT)], now=AT)
     db_session.commit()
