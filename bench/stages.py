@@ -4,22 +4,28 @@
 
 Each step runs over every corpus envelope with the previous step's output, timed with the process clock.
 Storage runs the collector's own `store_batch` in batches of --batch, as the writer thread does, and also
-reports wall time (PostgreSQL's own CPU is in another process). Subtracting the sum from the CPU per event
-that `bench.ingest` measures for the whole server leaves the HTTP layer's share (uvicorn, Starlette).
+reports wall time and, on PostgreSQL, the CPU its server process used per event. --passes N stores the corpus
+N times (under new event ids after the first), for steadier storage figures. Subtracting the sum from the CPU
+per event that `bench.ingest` measures for the whole server leaves the HTTP layer's share (uvicorn, Starlette).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import text
+
 from bench.corpus import DEFAULT_CORPUS, Body, CorpusError, read_corpus
+from bench.procstat import cpu_seconds
 from bench.servers import Database, ServerError
 from collector.body import MAX_COMPRESSED_REQUEST_SIZE, MAX_ENVELOPE_SIZE, read_body
 from collector.envelope import event_id_of, extract_event, parse_envelope
@@ -57,7 +63,9 @@ def _decode_all(bodies: list[bytes]) -> list[bytes]:
     return asyncio.run(run())
 
 
-def measure(records: list[Any], database: Database, project_id: int, batch: int) -> list[tuple[str, float]]:
+def measure(
+    records: list[Any], database: Database, project_id: int, batch: int, passes: int = 1
+) -> list[tuple[str, float]]:
     """(step, CPU seconds per event) for each step, storage last."""
     results: list[tuple[str, float]] = []
     received_at = dt.datetime.now(dt.UTC)
@@ -82,16 +90,37 @@ def measure(records: list[Any], database: Database, project_id: int, batch: int)
     prepared = timed(
         "prepare_event (all)", events, lambda e: prepare_event(e, project, source="sentry", size_bytes=1), results
     )
+    results.extend(_measure_storage(database, prepared, batch, passes))
+    return results
+
+
+def _measure_storage(database: Database, prepared: list[Any], batch: int, passes: int) -> list[tuple[str, float]]:
+    # Later passes are new events (new ids) of the issues the first pass created, as a collector's steady state.
+    rounds = [prepared] + [
+        [dataclasses.replace(p, event_id=uuid.uuid4().hex) for p in prepared] for _ in range(1, passes)
+    ]
     engine = create_db_engine(database.effective_url)
     sessions = make_session_factory(engine)
-    batches = [prepared[i : i + batch] for i in range(0, len(prepared), batch)]
+    server_pid = None
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:  # the pool hands this one connection to every batch below
+            server_pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    server_cpu = cpu_seconds([server_pid]) if server_pid else 0.0
     wall, cpu = time.perf_counter(), time.process_time()
-    for items in batches:
+    for items in (r[i : i + batch] for r in rounds for i in range(0, len(r), batch)):
         with sessions() as session:
             store_batch(session, items, now=dt.datetime.now(dt.UTC))
             session.commit()
-    results.append((f"store_batch + commit ({batch}/batch), CPU", (time.process_time() - cpu) / len(prepared)))
-    results.append((f"store_batch + commit ({batch}/batch), wall", (time.perf_counter() - wall) / len(prepared)))
+    stored = len(prepared) * passes
+    results = [
+        (f"store_batch + commit ({batch}/batch), CPU", (time.process_time() - cpu) / stored),
+        (f"store_batch + commit ({batch}/batch), wall", (time.perf_counter() - wall) / stored),
+    ]
+    if server_pid:
+        with engine.connect() as connection:
+            same = connection.scalar(text("SELECT pg_backend_pid()")) == server_pid
+        if same:
+            results.append(("  postgresql server process, CPU", (cpu_seconds([server_pid]) - server_cpu) / stored))
     engine.dispose()
     return results
 
@@ -102,15 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="default: a new SQLite file")
     parser.add_argument("--fresh-db", action="store_true", help="empty the PostgreSQL *bench* database first")
     parser.add_argument("--batch", type=int, default=32, help="events per transaction (default 32)")
+    parser.add_argument("--passes", type=int, default=1, help="times the corpus is stored (default 1)")
     args = parser.parse_args(argv)
-    if args.batch < 1:
-        parser.error("--batch must be at least 1")
+    if args.batch < 1 or args.passes < 1:
+        parser.error("--batch and --passes must be at least 1")
     try:
         records = read_corpus(args.corpus)
         database = Database.prepare(args.database_url, fresh=args.fresh_db)
         try:
             project_id, _ = database.create_project(f"stages-{dt.datetime.now():%H%M%S}")
-            results = measure(records, database, project_id, args.batch)
+            results = measure(records, database, project_id, args.batch, args.passes)
         finally:
             database.cleanup()
     except (CorpusError, ServerError) as exc:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Result, delete, select
+from sqlalchemy import Result, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
-from db.bulk import unnest_insert, unnest_params
+from db.bulk import execute, unnest_insert, unnest_params, unnest_update
 from db.enums import IssueStatus, IssueSubstatus, Severity
-from db.issue_state import Occurrences, Transition, record_occurrences
+from db.issue_state import INGEST_WRITES, Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
 from db.rollups import Counted, count_events
 
@@ -31,6 +33,42 @@ class StoreOutcome:
     transitions: set[Transition] = field(default_factory=set)
 
 
+@dataclass(slots=True)
+class LockedIssue:
+    """An issue's row as the batch found it, locked; `record_occurrences` changes it and `_write_issues` writes the
+    changes back, for all the batch's issues in one statement (the ORM would load, track and flush each)."""
+
+    id: int
+    project_id: int
+    fingerprint: str
+    times_seen: int
+    users_affected: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    last_environment: str | None
+    last_release: str | None
+    first_release: str | None
+    severity: Severity
+    status: IssueStatus
+    substatus: IssueSubstatus | None
+    resolved_at: dt.datetime | None
+    resolved_in_release: str | None
+    resolved_in_next_release: bool
+    is_regression: bool
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    snooze_until: dt.datetime | None
+    snooze_event_limit: int | None
+    snooze_user_limit: int | None
+    snooze_events_at_start: int | None
+    snooze_users_at_start: int | None
+
+
+_LOCKED_COLUMNS = tuple(f.name for f in fields(LockedIssue))
+_WRITTEN_COLUMNS = (*INGEST_WRITES, "updated_at")
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
+
+
 def _insert_rows(
     session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: tuple[str, ...], returning: tuple[str, ...]
 ) -> Result[Any]:
@@ -43,7 +81,7 @@ def _insert_rows(
         columns = tuple(rows[0])
         target = f"({', '.join(conflict)}) " if conflict else ""
         statement = unnest_insert(table, columns, f"ON CONFLICT {target}DO NOTHING RETURNING {', '.join(returning)}")
-        return session.execute(statement, unnest_params(table, columns, rows))
+        return execute(session, statement, unnest_params(table, columns, rows))
     return session.execute(
         sqlite_insert(table)
         .on_conflict_do_nothing(index_elements=list(conflict) or None)
@@ -110,28 +148,28 @@ def store_batch(
     With an `archive`, payloads go there instead of the events table, written before this returns, so before the
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
     """
-    # Issues: create the missing ones (another collector may race us: the unique key settles it).
+    # Issues: lock the known ones, create the missing ones (another collector may race us: the unique key settles
+    # it), then lock those too. Most batches know all their issues: nothing to insert. On SQLite the insert comes
+    # first, always: sqlite3 opens the transaction at the first write, and the read must be inside it.
     first_by_key: dict[tuple[int, str], PreparedEvent] = {}
     for item in items:
         first_by_key.setdefault((item.project_id, item.fingerprint), item)
-    created = _insert_rows(
-        session,
-        Issue.__table__,
-        [_issue_row(item, now) for item in first_by_key.values()],
-        conflict=("project_id", "fingerprint"),
-        returning=("id",),
-    )
-    new_issue_ids = {row.id for row in created}
-    issues = session.scalars(
-        select(Issue)
-        .where(
-            Issue.project_id.in_({key[0] for key in first_by_key}),
-            Issue.fingerprint.in_({key[1] for key in first_by_key}),
-        )
-        .order_by(Issue.id)  # one lock order for every collector: no deadlocks
-        .with_for_update()
-    ).all()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    issues = _lock_issues(session, first_by_key) if postgres else []
     issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
+    new_issue_ids: set[int] = set()
+    missing = sorted(key for key in first_by_key if key not in issue_by_key)  # one insert order: no deadlocks
+    if missing:
+        created = _insert_rows(
+            session,
+            Issue.__table__,
+            [_issue_row(first_by_key[key], now) for key in missing],
+            conflict=("project_id", "fingerprint"),
+            returning=("id",),
+        )
+        new_issue_ids = {row.id for row in created}
+        issues = _lock_issues(session, first_by_key)
+        issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
 
     # Events: an event_id already stored (or repeated within this batch) is a retry, stored once.
     unique: dict[tuple[int, str], PreparedEvent] = {}
@@ -166,6 +204,7 @@ def store_batch(
     )
 
     transitions: dict[int, set[Transition]] = {}
+    changed = []
     for issue in issues:
         stored = stored_by_issue.get(issue.id)
         if not stored:
@@ -176,18 +215,18 @@ def store_batch(
             new_users=new_users.get(issue.id, 0),
             first_seen=min(i.timestamp for i in stored),
             last_seen=latest.timestamp,
-            severity=Severity(min((Severity(i.severity) for i in stored), key=lambda s: s.rank)),
+            severity=Severity(min((i.severity for i in stored), key=_SEVERITY_RANK.__getitem__)),
             release=latest.release,
             environment=latest.environment,
         )
         transitions[issue.id] = record_occurrences(issue, occurrences, is_new=issue.id in new_issue_ids)
-        issue.updated_at = now
+        changed.append(issue)
+    _write_issues(session, changed, now)
 
     # An issue created for events that all turned out to be retries has nothing to show: drop it.
     orphans = new_issue_ids - set(stored_by_issue)
     if orphans:
         session.execute(delete(Issue).where(Issue.id.in_(orphans)))
-    session.flush()
 
     if archive is not None:
         # Last, once SQL has taken everything, and only new events: retries were archived with their first copy.
@@ -232,3 +271,50 @@ def _record_users(session: Session, stored_by_issue: dict[int, list[PreparedEven
     for row in result:
         counts[row.issue_id] += 1
     return counts
+
+
+def _lock_issues(session: Session, keys: dict[tuple[int, str], PreparedEvent]) -> list[LockedIssue]:
+    """The batch's issues, read and locked in id order: one lock order for every collector, so no deadlocks."""
+    projects, fingerprints = list({key[0] for key in keys}), list({key[1] for key in keys})
+    if session.get_bind().dialect.name == "postgresql":
+        rows: Result[Any] = execute(session, _LOCK_ISSUES, {"projects": projects, "fingerprints": fingerprints})
+    else:
+        table = Issue.__table__
+        rows = session.execute(
+            select(*(table.c[name] for name in _LOCKED_COLUMNS))
+            .where(table.c.project_id.in_(projects), table.c.fingerprint.in_(fingerprints))
+            .order_by(table.c.id)
+        )
+    return list(starmap(LockedIssue, rows))  # the columns in the dataclass's order
+
+
+# Arrays, not IN lists: the text is the same for every batch (prepared once), and they go in binary (db.bulk).
+_LOCK_ISSUES = (
+    f"SELECT {', '.join(_LOCKED_COLUMNS)} FROM issues "
+    "WHERE project_id = ANY(CAST(%(projects)b AS INTEGER[])) AND fingerprint = ANY(CAST(%(fingerprints)b AS TEXT[])) "
+    "ORDER BY id FOR UPDATE"
+)
+
+
+def _write_issues(session: Session, issues: list[LockedIssue], now: dt.datetime) -> None:
+    """Write what `record_occurrences` changed, and the time of the change, back to the locked rows."""
+    if not issues:
+        return
+    rows = [{"id": i.id, "updated_at": now, **{name: getattr(i, name) for name in INGEST_WRITES}} for i in issues]
+    if session.get_bind().dialect.name == "postgresql":
+        table = Issue.__table__
+        columns = ("id", *_WRITTEN_COLUMNS)
+        execute(session, unnest_update(table, "id", _WRITTEN_COLUMNS), unnest_params(table, columns, rows))
+        return
+    session.execute(_sqlite_issue_update(), [{f"b_{name}": value for name, value in row.items()} for row in rows])
+
+
+@lru_cache(maxsize=1)
+def _sqlite_issue_update() -> Any:
+    # Bound parameters may not be named like the columns they set: hence the b_ prefix.
+    table: Table = Issue.__table__  # type: ignore[assignment]  # declared as FromClause, is a Table
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in _WRITTEN_COLUMNS})
+    )

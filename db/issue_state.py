@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.models import Issue
@@ -26,6 +27,37 @@ class StateError(ValueError):
     """A change that does not apply to the issue as it is (e.g. acknowledging a resolved issue)."""
 
 
+class Occurring(Protocol):
+    """What `record_occurrences` reads and writes of an issue: a model instance, or the ingest writer's own copy of
+    the row (collector/storage.py), which writes the `INGEST_WRITES` columns back in one statement per batch."""
+
+    times_seen: int
+    users_affected: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    last_environment: str | None
+    last_release: str | None
+    first_release: str | None
+    severity: Severity
+    status: IssueStatus
+    substatus: IssueSubstatus | None
+    resolved_at: dt.datetime | None
+    resolved_in_release: str | None
+    resolved_in_next_release: bool
+    is_regression: bool
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    snooze_until: dt.datetime | None
+    snooze_event_limit: int | None
+    snooze_user_limit: int | None
+    snooze_events_at_start: int | None
+    snooze_users_at_start: int | None
+
+
+# The columns `record_occurrences` may change: what the ingest writer reads, locked, and writes back.
+INGEST_WRITES: tuple[str, ...] = tuple(Occurring.__annotations__)
+
+
 @dataclass(frozen=True)
 class Occurrences:
     """New events of one issue stored in one batch."""
@@ -39,7 +71,7 @@ class Occurrences:
     environment: str | None = None
 
 
-def record_occurrences(issue: Issue, occ: Occurrences, *, is_new: bool) -> set[Transition]:
+def record_occurrences(issue: Occurring, occ: Occurrences, *, is_new: bool) -> set[Transition]:
     """Fold newly stored events into the issue: counts, seen times, releases, and the state changes they cause."""
     transitions: set[Transition] = {Transition.NEW} if is_new else set()
     issue.times_seen = (issue.times_seen or 0) + occ.count
@@ -71,7 +103,7 @@ def record_occurrences(issue: Issue, occ: Occurrences, *, is_new: bool) -> set[T
     return transitions
 
 
-def _reopens_resolved(issue: Issue, release: str | None) -> bool:
+def _reopens_resolved(issue: Occurring, release: str | None) -> bool:
     if issue.resolved_in_next_release:
         # Resolved "in the next release": only an event from another, not older, release proves it came back.
         current = issue.resolved_in_release
@@ -84,7 +116,7 @@ def _reopens_resolved(issue: Issue, release: str | None) -> bool:
     return True
 
 
-def _snooze_over(issue: Issue, now: dt.datetime) -> bool:
+def _snooze_over(issue: Occurring, now: dt.datetime) -> bool:
     if issue.snooze_until is not None and now >= issue.snooze_until:
         return True
     events_since = issue.times_seen - (issue.snooze_events_at_start or 0)
@@ -94,7 +126,7 @@ def _snooze_over(issue: Issue, now: dt.datetime) -> bool:
     )
 
 
-def _clear_snooze(issue: Issue) -> None:
+def _clear_snooze(issue: Occurring) -> None:
     issue.snooze_until = None
     issue.snooze_event_limit = None
     issue.snooze_user_limit = None
@@ -102,7 +134,7 @@ def _clear_snooze(issue: Issue) -> None:
     issue.snooze_users_at_start = None
 
 
-def _reopen(issue: Issue, substatus: IssueSubstatus) -> None:
+def _reopen(issue: Occurring, substatus: IssueSubstatus) -> None:
     issue.status = IssueStatus.UNRESOLVED
     issue.substatus = substatus
     issue.resolved_at = None

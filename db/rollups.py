@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from db.bulk import execute, unnest_insert, unnest_params
 from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
 
 HOUR = dt.timedelta(hours=1)
@@ -69,34 +69,21 @@ def count_events(session: Session, events: Iterable[Counted]) -> None:
 
 
 def _add(session: Session, table: Any, key: tuple[str, ...], counts: Counter[Any]) -> None:
-    rows = sorted(counts.items())
+    rows = [{**dict(zip(key, k, strict=True)), "events": n} for k, n in sorted(counts.items())]
     if session.get_bind().dialect.name == "postgresql":
-        columns = [[k[i] for k, _ in rows] for i in range(len(key))] + [[n for _, n in rows]]
-        session.execute(_unnest_upsert(table.name, key), {f"c{i}": column for i, column in enumerate(columns)})
+        execute(session, _unnest_upsert(table, key), unnest_params(table, (*key, "events"), rows))
         return
-    session.execute(_sqlite_upsert(table, key), [{**dict(zip(key, k, strict=True)), "events": n} for k, n in rows])
-
-
-# PostgreSQL: the rows go as one array per column, so the statement is the same whatever the batch (prepared once,
-# nothing to compile per batch) and all rows go in one round trip.
-_ARRAY_TYPES = {
-    "issue_id": "bigint",
-    "project_id": "integer",
-    "hour": "timestamptz",
-    "day": "timestamptz",
-    "severity": "text",
-    "events": "bigint",
-}
+    session.execute(_sqlite_upsert(table, key), rows)
 
 
 @lru_cache(maxsize=8)
-def _unnest_upsert(table: str, key: tuple[str, ...]) -> Any:
-    columns = [*key, "events"]
-    arrays = ", ".join(f"CAST(:c{i} AS {_ARRAY_TYPES[column]}[])" for i, column in enumerate(columns))
-    names, keys = ", ".join(columns), ", ".join(key)
-    return text(
-        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) AS batch({names}) ORDER BY {keys} "
-        f"ON CONFLICT ({keys}) DO UPDATE SET events = {table}.events + excluded.events"
+def _unnest_upsert(table: Any, key: tuple[str, ...]) -> str:
+    # The rows as arrays (db.bulk): the same text whatever the batch, prepared once, all rows in one round trip.
+    keys = ", ".join(key)
+    return unnest_insert(
+        table,
+        (*key, "events"),
+        f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET events = {table.name}.events + excluded.events",
     )
 
 

@@ -93,6 +93,13 @@ def test_the_engines_encoder_passes_encoded_text_through() -> None:
     assert json_serializer({"a": [1, None]}) == '{"a": [1, null]}'
 
 
+def test_the_engines_encoder_writes_tags_as_the_standard_library_would() -> None:
+    tags = {"url": "https://shop/caf\u00e9", "quote": 'say "hi"\n', "lone": "\ud800"}
+    assert json.loads(json_serializer(tags)) == json.loads(json.dumps(tags))
+    assert json.loads(json_serializer({"env": "caf\u00e9"})) == {"env": "caf\u00e9"}
+    assert json.loads(json_serializer({"n": float("nan")}), parse_constant=str) == {"n": "NaN"}  # not orjson's null
+
+
 def test_encoded_payload_is_stored_as_the_document(db_session) -> None:
     project = make_project(db_session)
     raw = {"message": "caf\u00e9 \u2603", "extra": {"huge": HUGE, "nul": "a\x00b", "list": [1, 2.5, True, None]}}

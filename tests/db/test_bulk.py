@@ -1,4 +1,4 @@
-"""db.bulk: PostgreSQL inserts of many rows by one statement of fixed text, rows as arrays."""
+"""db.bulk: PostgreSQL statements over many rows with fixed text, rows as binary arrays."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from db.bulk import unnest_insert, unnest_params
+from db.bulk import execute, unnest_insert, unnest_params
 from db.models import Event
 from db.types import JsonText
 from tests.db.factories import make_issue, make_project
@@ -52,11 +52,11 @@ def test_rows_go_in_once_and_the_statement_text_stays_the_same(pg_session) -> No
     table = Event.__table__
     statement = unnest_insert(table, COLUMNS, TAIL)
     first = [row(project.id, issue.id, "a" * 32), row(project.id, issue.id, "b" * 32, payload=None, tags={})]
-    inserted = pg_session.execute(statement, unnest_params(table, COLUMNS, first)).scalars().all()
+    inserted = execute(pg_session, statement, unnest_params(table, COLUMNS, first)).scalars().all()
     assert sorted(inserted) == ["a" * 32, "b" * 32]
     again = [row(project.id, issue.id, "b" * 32), row(project.id, issue.id, "c" * 32)]
     assert unnest_insert(table, COLUMNS, TAIL) is statement
-    assert pg_session.execute(statement, unnest_params(table, COLUMNS, again)).scalars().all() == ["c" * 32]
+    assert execute(pg_session, statement, unnest_params(table, COLUMNS, again)).scalars().all() == ["c" * 32]
     stored = {e.event_id: e for e in pg_session.scalars(select(Event).where(Event.project_id == project.id))}
     assert stored["a" * 32].payload == {"a": [1, 'x"y'], "n": 123456789012345678901234567890}
     assert stored["a" * 32].message == 'quote " and back\\slash' and stored["a" * 32].tags == {"env": "prod"}
@@ -70,6 +70,8 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_session) -> None:
     issue = make_issue(pg_session, project)
     table = Event.__table__
     with pytest.raises(DBAPIError, match="too long"):
-        pg_session.execute(
-            unnest_insert(table, COLUMNS, TAIL), unnest_params(table, COLUMNS, [row(project.id, issue.id, "x" * 33)])
+        execute(
+            pg_session,
+            unnest_insert(table, COLUMNS, TAIL),
+            unnest_params(table, COLUMNS, [row(project.id, issue.id, "x" * 33)]),
         )

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Index, func, insert, inspect, select, text
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import DBAPIError, SAWarning
 from sqlalchemy.orm import load_only
 from sqlalchemy.schema import CreateIndex
 
@@ -247,6 +247,33 @@ def test_postgres_gets_trigram_indexes_that_answer_a_substring_search(postgres_a
         assert all(name in plan for name in TRIGRAM_INDEXES), plan
         downgrade(engine, "0004")
         assert not {i["name"] for i in inspect(engine).get_indexes("issues")} & TRIGRAM_INDEXES
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_compresses_new_payloads_with_lz4_where_it_can(postgres_admin_url):
+    def compression(engine) -> str | None:
+        with engine.connect() as conn:
+            return conn.scalar(
+                text(
+                    "SELECT attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'events'::regclass AND attname = 'payload'"
+                )
+            )
+
+    with temporary_postgres_database(postgres_admin_url) as url:
+        engine = create_db_engine(url)
+        with engine.connect() as conn:
+            try:
+                conn.execute(text("CREATE TEMPORARY TABLE probe (doc jsonb COMPRESSION lz4)"))
+                has_lz4 = True
+            except DBAPIError:  # PostgreSQL before 14, or built without lz4
+                has_lz4 = False
+        upgrade(engine)
+        # '' is the server's default (pglz), 'l' lz4: servers without lz4 keep the default and still migrate.
+        assert compression(engine) == ("l" if has_lz4 else "")
+        downgrade(engine, "0005")
+        assert compression(engine) == ""
         engine.dispose()
 
 
