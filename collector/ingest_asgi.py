@@ -1,6 +1,6 @@
 """The ingest endpoints as pure ASGI apps: they read the raw scope and answer with prebuilt headers, skipping
-Starlette's per-request Request, Response, CORS and exception-handling layers (about a fifth of the collector's CPU
-per event went there). `IngestDispatch` sends ingest paths to them before the router tries the API's routes."""
+Starlette's per-request Request, Response, CORS and exception-handling layers (about 30 µs of CPU per event).
+`IngestDispatch` sends ingest paths to them before the exception middleware and the router."""
 
 from __future__ import annotations
 
@@ -114,8 +114,7 @@ class IngestEndpoint:
 
 class IngestDispatch:
     """Pure ASGI middleware: a request for one of `routes` (path and method) goes straight to its app, past the
-    exception middleware and the router's walk over all routes; anything else, 405s and slash redirects included,
-    goes on to the app."""
+    exception middleware and the router; anything else, 405s and slash redirects included, goes on to the app."""
 
     def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
         self.app = app
