@@ -20,6 +20,7 @@ from collector.api import build_api
 from collector.archive import EventArchive
 from collector.directory import ProjectDirectory
 from collector.ingest import Ingest
+from collector.ingest_asgi import IngestDispatch
 from collector.limits_middleware import HeaderLimitMiddleware
 from collector.ratelimit import make_rate_limiter
 from collector.responses import error_response
@@ -92,7 +93,11 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
             *webhook_routes.routes,
             *build_api().starlette_routes(),
         ],
-        middleware=[Middleware(HeaderLimitMiddleware)],
+        middleware=[
+            Middleware(HeaderLimitMiddleware),
+            # Ingest requests skip the exception middleware and the router's walk (collector/ingest_asgi.py).
+            Middleware(IngestDispatch, routes=[*sentry_routes.routes, *webhook_routes.routes]),
+        ],
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
         lifespan=lifespan,
     )

@@ -67,9 +67,12 @@ class Ingest:
         """Prepare and store events; returns once all are committed, or raises IngestError."""
         prepared = [prepare_event(event, key.project, source=source, size_bytes=size) for event in events]
         try:
-            return await asyncio.wait_for(
-                asyncio.gather(*(self.writer.submit(item) for item in prepared)), COMMIT_WAIT_SECONDS
-            )
+            # A timeout scope rather than wait_for: the usual single event is awaited in this task, no task or
+            # gathering future of its own.
+            async with asyncio.timeout(COMMIT_WAIT_SECONDS):
+                if len(prepared) == 1:
+                    return [await self.writer.submit(prepared[0])]
+                return await asyncio.gather(*(self.writer.submit(item) for item in prepared))
         except StorageUnavailable:
             raise unavailable() from None
         except Overloaded:

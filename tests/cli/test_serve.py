@@ -32,3 +32,14 @@ def test_an_unreachable_database_is_one_error_line_whatever_the_workers(isolated
         "errlog: error: cannot use database postgresql+psycopg://postgres@127.0.0.1:1/errlog"
     )
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "logged"), [([], False), (["--access-log"], True), (["--no-access-log"], False)])
+def test_uvicorn_keeps_an_access_log_only_when_asked(errlog, monkeypatch, flag, logged):
+    import uvicorn
+
+    runs: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    result = errlog("serve", "--port", "8123", *flag)
+    assert result.exit_code == 0, result.output
+    assert [run["access_log"] for run in runs] == [logged]

@@ -272,3 +272,63 @@ def test_many_senders_retrying_the_same_ids_store_each_once(collector, project):
         counted = session.scalar(select(func.sum(Issue.times_seen)))
     assert stored == acked
     assert len(stored) == 60 and counted == 60
+
+
+@pytest.mark.parametrize("key_ok", [True, False], ids=["accepted", "refused"])
+def test_browser_posts_get_cors_headers_so_the_sdk_can_read_the_answer(collector, project, key_ok):
+    project_id, _, key = project
+    params = {"sentry_key": key if key_ok else "0123456789abcdef0123456789abcdef"}
+    with collector.client() as client:
+        response = client.post(
+            f"/api/{project_id}/envelope/",
+            content=make_envelope(make_event()),
+            params=params,
+            headers={"Origin": "https://shop.example.com", "Content-Type": "text/plain"},
+        )
+    assert response.status_code == (200 if key_ok else 403)
+    assert response.headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"x-sentry-error", "x-sentry-rate-limits", "retry-after"} <= exposed
+
+
+def test_a_server_side_post_gets_no_cors_headers(collector, project):
+    project_id, _, key = project
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(make_event()), auth_header(key))
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_preflight_asking_for_a_header_browsers_sdks_do_not_send_is_refused(collector, project):
+    project_id, _, _ = project
+    with collector.client() as client:
+        response = client.options(
+            f"/api/{project_id}/store/",
+            headers={
+                "Origin": "https://shop.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-not-sentry",
+            },
+        )
+    assert response.status_code == 400
+    assert "headers" in response.text
+
+
+@pytest.mark.parametrize("endpoint", ["envelope", "store"])
+def test_other_methods_on_the_ingest_paths_are_405_with_allow(collector, project, endpoint):
+    project_id, _, _ = project
+    with collector.client() as client:
+        response = client.get(f"/api/{project_id}/{endpoint}/")
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"POST", "OPTIONS"}
+    assert "GET is not allowed" in response.json()["detail"]
+
+
+def test_the_envelope_path_without_its_slash_redirects(collector, project):
+    project_id, _, key = project
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(make_event()), auth_header(key))
+        bare = client.post(f"/api/{project_id}/envelope", content=b"{}\n", headers=auth_header(key))
+    assert response.status_code == 200
+    assert bare.status_code == 307
+    assert bare.headers["location"].endswith(f"/api/{project_id}/envelope/")

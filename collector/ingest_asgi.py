@@ -1,0 +1,131 @@
+"""The ingest endpoints as pure ASGI apps: they read the raw scope and answer with prebuilt headers, skipping
+Starlette's per-request Request, Response, CORS and exception-handling layers (about 30 µs of CPU per event).
+`IngestDispatch` sends ingest paths to them before the exception middleware and the router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import State
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from collector.responses import EXPOSED_HEADERS, Answer, send_answer
+
+
+class RawRequest:
+    """What an ingest endpoint reads from a request, taken straight from the ASGI scope."""
+
+    __slots__ = ("headers", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        # Names arrive lowercased (ASGI); the first of repeated headers wins, as with Starlette's Headers.get.
+        self.headers: dict[str, str] = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(scope["headers"])
+        }
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = self.scope["path_params"]
+        return params
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters, the last of repeated names winning (as Starlette's QueryParams.get)."""
+        raw: bytes = self.scope.get("query_string", b"")
+        return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
+
+    @property
+    def state(self) -> State:
+        state: State = self.scope["app"].state
+        return state
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; raises ClientDisconnect if the client goes away first."""
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.request":
+                body: bytes = message.get("body", b"")
+                if body:
+                    yield body
+                if not message.get("more_body", False):
+                    return
+            elif message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+
+
+Handler = Callable[[RawRequest], Awaitable[Answer]]
+
+
+async def _empty_ok(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class BrowserCors:
+    """Permissive CORS for browser SDKs: any origin may post and read the rate-limit headers.
+
+    Preflights (rare: browsers cache them for `max_age`) go through Starlette's CORSMiddleware; answers to posts get
+    the same headers it would add, built once."""
+
+    def __init__(self, allow_methods: Sequence[str], allow_headers: Sequence[str], max_age: int) -> None:
+        self.options = CORSMiddleware(
+            _empty_ok,
+            allow_origins=["*"],
+            allow_methods=allow_methods,
+            allow_headers=allow_headers,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=max_age,
+        )
+        vary = (b"vary", b"Origin")
+        self.without_origin = [vary]
+        self.with_origin = [
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode("latin-1")),
+            vary,
+        ]
+
+
+class IngestEndpoint:
+    """An ingest handler as an ASGI app, for a Starlette Route and for `IngestDispatch`."""
+
+    def __init__(self, handler: Handler, cors: BrowserCors | None = None) -> None:
+        self.handler = handler
+        self.cors = cors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cors = self.cors
+        if cors is not None and scope["method"] == "OPTIONS":
+            await cors.options(scope, receive, send)
+            return
+        request = RawRequest(scope, receive)
+        answer = await self.handler(request)
+        if cors is None:
+            await send_answer(send, answer)
+        else:
+            await send_answer(send, answer, cors.with_origin if "origin" in request.headers else cors.without_origin)
+
+
+class IngestDispatch:
+    """Pure ASGI middleware: a request for one of `routes` (path and method) goes straight to its app, past the
+    exception middleware and the router; anything else, 405s and slash redirects included, goes on to the app."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+        self.app = app
+        self.routes = list(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await route.app(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
