@@ -1,12 +1,17 @@
-"""`errlog serve` checks the schema before it starts; with several workers it checks in a child process."""
+"""`errlog serve` checks the schema before it starts, then serves with one process or a supervisor and N workers."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +37,68 @@ def test_an_unreachable_database_is_one_error_line_whatever_the_workers(isolated
         "errlog: error: cannot use database postgresql+psycopg://postgres@127.0.0.1:1/errlog"
     )
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def children(pid: int) -> list[str]:
+    """The command lines of `pid`'s live child processes."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except FileNotFoundError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(command)
+    return found
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_ingest_and_the_api_and_stops_on_sigterm(isolated_environment, workers):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "errlog.cli", "serve", "--workers", str(workers), "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/error-logging"
+        ready = wait_for(lambda: httpx.get(f"{url}/ready/", timeout=2))
+        assert ready.status_code == 200
+        assert httpx.get(f"{url}/errors/", timeout=10).status_code == 401  # the API, built on this first request
+        if workers > 1:
+            # The CLI process became the supervisor; its children are the workers, no multiprocessing helper.
+            assert (
+                "-m errlog.supervisor" in Path(f"/proc/{serve.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            )
+            assert [c for c in children(serve.pid) if "errlog.cli.serve_worker" in c] == children(serve.pid)
+            assert len(children(serve.pid)) == workers
+        serve.send_signal(signal.SIGTERM)
+        # One worker is uvicorn itself, which ends by re-raising the signal once it has shut down gracefully.
+        assert serve.wait(60) == (0 if workers > 1 else -signal.SIGTERM)
+        assert children(serve.pid) == []
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(request: Callable[[], httpx.Response]) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return request()
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
