@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -23,9 +24,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = uvicorn.Server(uvicorn.Config(APP, **uvicorn_options(load_settings(), args.log_level)))
     try:
         server.run(sockets=[listening])
-    except SystemExit:
+    except SystemExit:  # uvicorn's own way out when the app does not load or its lifespan fails
         if server.started:
             raise
+    except Exception:
+        if server.started:
+            raise
+        logging.getLogger("uvicorn.error").exception("the collector could not start")
     # A worker that never served (the app failed to load, its lifespan failed) tells the supervisor so, which then
     # stops instead of starting it again and again.
     return 0 if server.started else STARTUP_FAILURE

@@ -102,3 +102,24 @@ def wait_for(request: Callable[[], httpx.Response]) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_a_worker_whose_collector_cannot_start_exits_with_startup_failure(isolated_environment):
+    """The supervisor stops on this status instead of starting the worker again and again."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "ERRLOG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/errlog",  # nothing listens on port 1
+    }
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        result = subprocess.run(
+            [sys.executable, "-m", "errlog.cli.serve_worker", "--fd", str(listening.fileno())],
+            pass_fds=(listening.fileno(),),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
+    assert result.returncode == 3, result.stderr
