@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-import pymongo
-from bson.errors import InvalidDocument
-from pymongo import ASCENDING, IndexModel, MongoClient
-from pymongo.errors import (
-    BulkWriteError,
-    CollectionInvalid,
-    ConfigurationError,
-    ConnectionFailure,
-    OperationFailure,
-    PyMongoError,
-    WriteConcernError,
-)
-
 from collector.pipeline import PreparedEvent
+
+# pymongo is imported where it is used: a collector without ERRLOG_MONGO_URL never loads it (~4 MiB a worker).
+if TYPE_CHECKING:
+    from pymongo import MongoClient
+    from pymongo.errors import BulkWriteError
 
 COLLECTION = "events"
 TTL_INDEX = "received_at_ttl"
@@ -77,6 +69,8 @@ class EventRow(Protocol):
 
 def _is_outage(exc: BaseException) -> bool:
     """Failures of the connection, the replica set or the credentials: the server is away, not the document bad."""
+    from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError, WriteConcernError
+
     if isinstance(exc, ConnectionFailure | WriteConcernError):  # WTimeoutError is a WriteConcernError
         return True
     if isinstance(exc, BulkWriteError):
@@ -142,6 +136,9 @@ class EventArchive:
         else "errlog". Nothing is contacted yet: call `ensure_schema()` before the first write."""
         if not url.startswith(("mongodb://", "mongodb+srv://")):
             raise ArchiveError("the MongoDB URL must start with mongodb:// or mongodb+srv://")
+        from pymongo import MongoClient
+        from pymongo.errors import ConfigurationError
+
         given = {key.lower() for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
         options = {key: value for key, value in _CLIENT_DEFAULTS.items() if key.lower() not in given}
         try:
@@ -157,6 +154,10 @@ class EventArchive:
 
     def ensure_schema(self) -> None:
         """Create (or bring up to date) the collection's validator and indexes; safe to run at every start."""
+        import pymongo
+        from pymongo import ASCENDING, IndexModel
+        from pymongo.errors import PyMongoError
+
         self.ping()  # with the ordinary timeout: an unreachable server fails here, fast
         try:
             with pymongo.timeout(_SCHEMA_TIMEOUT_SECONDS):
@@ -172,6 +173,8 @@ class EventArchive:
             raise _failure(exc, "setting up the events collection") from exc
 
     def _ensure_collection(self) -> None:
+        from pymongo.errors import CollectionInvalid, OperationFailure
+
         validation: dict[str, Any] = {"validator": VALIDATOR, "validationLevel": "strict", "validationAction": "error"}
         found = next(iter(self._db.list_collections(filter={"name": COLLECTION})), None)
         if found is not None:
@@ -188,6 +191,8 @@ class EventArchive:
             self._db.command({"collMod": COLLECTION, **validation})
 
     def _ensure_ttl_index(self) -> None:
+        from pymongo import ASCENDING
+
         existing = self.collection.index_information().get(TTL_INDEX)
         if existing is None:
             self.collection.create_index(
@@ -206,6 +211,9 @@ class EventArchive:
         documents = [_document(item, issue_id) for item, issue_id in zip(items, issue_ids, strict=True)]
         if not documents:
             return
+        from bson.errors import InvalidDocument
+        from pymongo.errors import BulkWriteError, PyMongoError
+
         try:
             self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
@@ -216,6 +224,9 @@ class EventArchive:
     def _settle_duplicates(self, exc: BulkWriteError, documents: list[dict[str, Any]]) -> None:
         """An existing document is what an earlier attempt left when its SQL commit failed (only events new in SQL
         are archived): it may name an issue that was rolled back, so the new one replaces it."""
+        from bson.errors import InvalidDocument
+        from pymongo.errors import PyMongoError
+
         errors = exc.details.get("writeErrors", [])
         refused = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
         concern = exc.details.get("writeConcernErrors", [])
@@ -231,6 +242,8 @@ class EventArchive:
 
     def fetch(self, project_id: int, event_id: str) -> dict[str, Any] | None:
         """The payload of one event, or None if the archive does not hold it (never stored, or expired)."""
+        from pymongo.errors import PyMongoError
+
         try:
             found = self.collection.find_one({"_id": _document_key(project_id, event_id)}, {"payload": True})
         except PyMongoError as exc:
@@ -242,6 +255,8 @@ class EventArchive:
 
     def ping(self) -> None:
         """Raises ArchiveUnavailable unless the server answers."""
+        from pymongo.errors import PyMongoError
+
         try:
             self.client.admin.command("ping")
         except PyMongoError as exc:

@@ -18,11 +18,12 @@ from db.oncall import OncallError, on_call_for_project
 from db.types import utcnow
 from db.window_scope import silencing_window
 from errlog.settings import Settings
-from tasks.channels import configured_channels
-from tasks.deliver import deliver_notification
 from tasks.messages import message_for
 from tasks.queue import huey, runtime
 from tasks.routing import Recipient, Route, plan_routes
+
+# The channels and delivery (httpx, smtplib: ~6 MiB) are imported where the task runs: each collector process
+# imports this module only to enqueue alert_issue.
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def alert_issue(issue_id: int, trigger: str, event_id: str) -> None:
     except AlertError as exc:  # a caller's mistake: retrying cannot help
         log.error("alert for issue %s not sent: %s", issue_id, exc)
         return
+    from tasks.deliver import deliver_notification
+
     for notification_id in due:
         deliver_notification(notification_id)
 
@@ -80,6 +83,8 @@ def record_alert(
 ) -> list[int]:
     """Create the alert's notifications (those already there are left alone) and return the ids of those waiting
     to be sent, including ones an earlier run created but did not get to hand over."""
+    from tasks.channels import configured_channels
+
     check_alert(trigger, event_id)
     issue = session.get(Issue, issue_id)
     if issue is None:

@@ -14,11 +14,12 @@ from db.models import Issue, Notification, Project
 from db.types import utcnow
 from errlog.settings import Settings
 from tasks.alerts import TRIGGERS, AlertError, check_event_id, idempotency_key, insert_new
-from tasks.channels import pagerduty
-from tasks.deliver import deliver_notification
 from tasks.messages import message_for
 from tasks.queue import huey, runtime
 from tasks.routing import Route
+
+# The channels and delivery (httpx: ~6 MiB) are imported where the task runs: each collector process imports this
+# module only to enqueue update_incident.
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ def update_incident(issue_id: int, trigger: str, event_id: str) -> None:
     except AlertError as exc:
         log.error("incident update for issue %s not sent: %s", issue_id, exc)
         return
+    from tasks.deliver import deliver_notification
+
     for notification_id in due:
         deliver_notification(notification_id)
 
@@ -49,6 +52,8 @@ def record_incident_update(
     if trigger not in INCIDENT_TRIGGERS:
         raise AlertError(f"unknown incident update {trigger!r}; expected one of {', '.join(INCIDENT_TRIGGERS)}")
     check_event_id(event_id)
+    from tasks.channels import pagerduty
+
     if not pagerduty.configured(settings):
         return []
     issue = session.get(Issue, issue_id)
@@ -104,6 +109,8 @@ def follow_late_trigger(notification_id: int) -> None:
         due = record_incident_update(
             session, runtime.settings, issue_id, trigger, f"after-trigger-{notification_id}", now=utcnow()
         )
+    from tasks.deliver import deliver_notification
+
     for update_id in due:
         deliver_notification(update_id)
 

@@ -1,70 +1,16 @@
-"""The REST API under /api/error-logging/: one module per resource, assembled here."""
+"""The REST API under /api/error-logging/. Importing the package is cheap: the resource modules load in `build_api`,
+which the collector calls on the first API request (collector/api/lazy.py)."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
-from collector.api import (
-    audit,
-    developers,
-    error_detail,
-    errors_read,
-    errors_write,
-    escalation_chains,
-    events_read,
-    heartbeats,
-    maintenance,
-    notifications,
-    oncall,
-    overrides,
-    patterns,
-    projects,
-    schedules,
-    stats,
-    tokens,
-    workload,
-)
-from collector.api.framework import Api, ApiContext, ApiRequest
-from collector.api.openapi import openapi_document
-from db.enums import Role
-
-RESOURCE_MODULES = (
-    audit,
-    errors_read,
-    error_detail,
-    events_read,
-    stats,
-    errors_write,
-    developers,
-    workload,
-    oncall,
-    schedules,
-    overrides,
-    escalation_chains,
-    projects,
-    tokens,
-    patterns,
-    notifications,
-    maintenance,
-    heartbeats,
-)
+if TYPE_CHECKING:
+    from collector.api.framework import Api
 
 
 def build_api() -> Api:
-    api = Api()
-    for module in RESOURCE_MODULES:
-        api.include(module.api)
+    """Every endpoint of the API, its resource modules imported now (collector/api/assembly.py)."""
+    from collector.api.assembly import build_api as assemble
 
-    @cache
-    def document() -> dict[str, Any]:
-        return openapi_document(api)
-
-    @api.route(
-        "GET", "/openapi.json", role=Role.VIEWER, summary="This API's OpenAPI 3.1 schema", tag="meta", response=dict
-    )
-    def openapi_schema(ctx: ApiContext, req: ApiRequest) -> dict[str, Any]:
-        """The schema of every endpoint, request and response of this API."""
-        return document()
-
-    return api
+    return assemble()

@@ -17,6 +17,7 @@ from collector.body import MAX_COMPRESSED_REQUEST_SIZE
 from collector.ingest import COMMIT_WAIT_SECONDS
 from collector.normalize import SEVERITY_OF_LEVEL
 from db.base import Base
+from errlog.cli.serve import uvicorn_options
 from errlog.settings import load_settings
 from tasks.alerts import TRIGGERS
 from tasks.channels.email import parse_smtp_url
@@ -104,9 +105,10 @@ def test_the_nginx_config_lets_every_accepted_request_through():
     assert "location = /api/error-logging/ready/" in text
 
 
-def test_the_collector_trusts_forwarded_headers_only_from_the_configured_proxies():
-    serve = (ROOT / "errlog" / "cli" / "serve.py").read_text()
-    assert "forwarded_allow_ips=settings.trusted_proxies" in serve and "proxy_headers=True" in serve
+def test_the_collector_trusts_forwarded_headers_only_from_the_configured_proxies(isolated_environment):
+    # The options of uvicorn in `errlog serve`, one process or each of its workers.
+    options = uvicorn_options(load_settings(trusted_proxies="10.0.0.7"), "info", False)
+    assert options["proxy_headers"] is True and options["forwarded_allow_ips"] == "10.0.0.7"
 
 
 def test_the_health_answers_look_as_documented(docs_project):

@@ -1,0 +1,110 @@
+"""errlog.supervisor keeps N worker processes running, replaces them, and stops them all when told."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# A worker that writes its pid into the folder and waits to be stopped.
+WORKER = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1], str(os.getpid())).touch(); time.sleep(120)"
+
+
+def supervise(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "errlog.supervisor", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def eventually(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    process = supervise("--workers", "2", "--", sys.executable, "-c", WORKER, str(tmp_path))
+    yield process, tmp_path
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+def started(folder: Path) -> set[int]:
+    return {int(path.name) for path in folder.iterdir()}
+
+
+def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(supervisor) -> None:
+    process, folder = supervisor
+    eventually(lambda: len(started(folder)) == 2, "two workers starting")
+    first = min(started(folder))
+    os.kill(first, signal.SIGKILL)
+    eventually(lambda: len(started(folder)) == 3, "a third worker replacing the killed one")
+    assert children(process.pid) == started(folder) - {first}
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert not any(alive(pid) for pid in started(folder))
+
+
+def test_sighup_replaces_every_worker(supervisor) -> None:
+    process, folder = supervisor
+    eventually(lambda: len(started(folder)) == 2, "two workers starting")
+    old = started(folder)
+    process.send_signal(signal.SIGHUP)
+    eventually(lambda: len(started(folder)) == 4 and children(process.pid) == started(folder) - old, "replacements")
+    assert not any(alive(pid) for pid in old)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(30) == 0
+
+
+def test_a_worker_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:
+    process = supervise("--workers", "2", "--", sys.executable, "-c", "raise SystemExit(3)")
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "failed to start; stopping" in errors
+
+
+def test_the_supervisor_loads_nothing_but_the_standard_library() -> None:
+    check = (
+        "import sys, errlog.supervisor;"
+        "loaded = {name.split('.')[0] for name in sys.modules};"
+        "print(sorted(loaded & {'click', 'uvicorn', 'pydantic', 'sqlalchemy', 'starlette', 'collector', 'db'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
