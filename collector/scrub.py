@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+import orjson
+
+from collector.scrub_memory import CleanMemory
+
 FILTERED = "[Filtered]"
 # Containers nested deeper than this are replaced by FILTERED as a whole: it bounds the recursion on
 # hostile payloads without ever passing through something that was not looked at.
@@ -66,8 +70,10 @@ _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 # key=value or key:value inside free text (URLs, reprs, log lines); the key then goes through the
 # same rules as a dict key. "key: value" with a space is prose ("Password: too short"), not a pair.
+# The key's run is possessive (no backtracking into it): what must follow it, a quote, a space, "=" or ":", is never
+# a key character, so a shorter key cannot match where the whole run did not; trying each was half the time.
 _KEY_VALUE = re.compile(
-    r"""(?<![\w.-])(?P<q>['"]?)(?P<key>[A-Za-z_][\w.-]{0,63})(?P=q)"""
+    r"""(?<![\w.-])(?P<q>['"]?)(?P<key>[A-Za-z_][\w.-]{0,63}+)(?P=q)"""
     r"""(?:\s*=\s*|:(?=[^\s/])|\s*:\s*(?=['"]))"""
     r"""(?P<val>"[^"\n]*"|'[^'\n]*'|(?i:(?:bearer|basic|token)\s+)?[^\s&,;'"<>()\[\]{}]+)"""
 )
@@ -75,6 +81,9 @@ _KEY_VALUE = re.compile(
 # character class rather than a lookbehind where they can: the regex engine then skips ahead to
 # candidates in C instead of trying every position, several times faster.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+# Every match of _DIGIT_RUN matches this too; it finds none in a timestamp or an id twice as fast, having no group
+# to repeat, so the run is only looked for where it can be.
+_DIGIT_RUN_HINT = re.compile(r"\d[\d -]{12}")
 _GROUP_SEP = re.compile(r"[ -]")
 _EMAIL_ADDRESS = re.compile(r"(?<![\w.+/-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\w|\.\d)")
@@ -162,7 +171,7 @@ class ScrubRules:
     _extra_norm: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _safe_norm: frozenset[str] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, int] = field(init=False, repr=False, compare=False)
-    _clean_texts: tuple[set[str], set[str]] = field(init=False, repr=False, compare=False)
+    _memory: CleanMemory = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("extra_keys", "extra_patterns", "safe_fields"):
@@ -171,7 +180,7 @@ class ScrubRules:
         object.__setattr__(self, "_safe_norm", frozenset(_key_fragment("safe field", k) for k in self.safe_fields))
         object.__setattr__(self, "_patterns", tuple(_compile_user_pattern(p) for p in self.extra_patterns))
         object.__setattr__(self, "_verdicts", {})
-        object.__setattr__(self, "_clean_texts", (set(), set()))
+        object.__setattr__(self, "_memory", CleanMemory())
 
     @classmethod
     def from_settings(
@@ -254,10 +263,8 @@ def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
 DEFAULT_RULES = ScrubRules()
 
 _SCALARS = (str, int, float, bool, type(None))
-# The strings the scrubber remembers as clean: up to this long (longer ones rarely recur), this many per rules
-# (cleared when full, as the key verdicts: an event's strings are unbounded). About 2 MB at most.
-_MEMO_MAX_LENGTH = 256
-_MEMO_MAX_ENTRIES = 8192
+_SCALAR_TYPES = frozenset(_SCALARS)
+_CONTAINER_TYPES = frozenset({dict, list, tuple})
 # Top-level fields that are identifiers or SDK metadata: copied without looking for secrets.
 _EVENT_PLAIN = frozenset({
     "event_id", "timestamp", "start_timestamp", "received", "platform", "level", "severity", "type",
@@ -291,7 +298,7 @@ def scrub_event(event: dict[str, Any], rules: ScrubRules = DEFAULT_RULES) -> dic
             # The id is what "users affected" counts by: kept even when it is an e-mail address.
             out[key] = {k: _copy(v, 1) if k == "id" else walk.item(str(k), v, 1) for k, v in value.items()}
         else:
-            out[key] = walk.item(str(key), value, 0)
+            out[key] = walk.member(str(key), value, 0)
     return out
 
 
@@ -300,20 +307,47 @@ def _copy(value: Any, depth: int) -> Any:
         return value
     if depth > MAX_DEPTH:
         return FILTERED
-    # Copied in C, then only the nested containers walked: most values (a module list) are scalars.
+    # Copied in C, then only the nested containers walked: most values (a module list) are scalars, which the
+    # type test finds in C too.
     if isinstance(value, dict):
         copied = dict(value)
-        for k, v in copied.items():
-            if not isinstance(v, _SCALARS):
-                copied[k] = _copy(v, depth + 1)
+        if not _SCALAR_TYPES.issuperset(map(type, copied.values())):
+            for k, v in copied.items():
+                if not isinstance(v, _SCALARS):
+                    copied[k] = _copy(v, depth + 1)
         return copied
     if isinstance(value, list | tuple):
         items = list(value)
-        for i, v in enumerate(items):
-            if not isinstance(v, _SCALARS):
-                items[i] = _copy(v, depth + 1)
+        if not _SCALAR_TYPES.issuperset(map(type, items)):
+            for i, v in enumerate(items):
+                if not isinstance(v, _SCALARS):
+                    items[i] = _copy(v, depth + 1)
         return items
     return value
+
+
+def _clone(value: Any) -> Any:
+    """A subtree the walk found clean, as the walk returns it: new dicts and lists, the same leaves.
+
+    Only JSON's types are in it (its key is its JSON text), so its containers are exactly dicts, lists or tuples."""
+    if type(value) is dict:
+        copied = dict(value)
+        if not _SCALAR_TYPES.issuperset(map(type, copied.values())):
+            for k, v in copied.items():
+                if type(v) in _CONTAINER_TYPES:
+                    copied[k] = _clone(v)
+        return copied
+    if _SCALAR_TYPES.issuperset(map(type, value)):
+        return list(value)
+    return [_clone(v) if type(v) in _CONTAINER_TYPES else v for v in value]
+
+
+def _all_in(clean: set[str], items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every item is a string in `clean`, tested in C."""
+    try:
+        return clean.issuperset(items)
+    except TypeError:  # an unhashable item: a list or a dict
+        return False
 
 
 def _hide(value: Any) -> Any:
@@ -329,7 +363,11 @@ class _Walk:
     def __init__(self, rules: ScrubRules) -> None:
         self.rules = rules
         self.verdict = rules._verdict
+        self.memory = rules._memory
         self.aws_seen = False
+        # Set when a value of a type JSON lacks was met: a subtree holding one is not remembered (its key could
+        # stand for a string that the rules would change).
+        self.exotic = False
 
     # -- structure --
     def item(self, key: str, value: Any, depth: int) -> Any:
@@ -337,11 +375,43 @@ class _Walk:
         verdict = self.verdict(key)
         if verdict == _NONE:
             return self.value(value, depth)
+        return self.keyed(verdict, value, depth)
+
+    def keyed(self, verdict: int, value: Any, depth: int) -> Any:
+        """`value` under a key whose verdict is not _NONE."""
         if verdict == _SAFE:
             return _copy(value, depth)
         if verdict == _SOFT and isinstance(value, int | float) and not isinstance(value, bool):
             return self.value(value, depth)
         return _hide(value)
+
+    def member(self, name: str, value: Any, depth: int) -> Any:
+        """item(), and a dict or list under an ordinary key looked up in memory first."""
+        verdict = self.verdict(name)
+        if verdict != _NONE:
+            return self.keyed(verdict, value, depth)
+        kind = type(value)
+        if (kind is dict or kind is list) and value and self.memory.worth_looking_up(name):
+            return self.recall(name, value, depth + 1)
+        return self.value(value, depth)
+
+    def recall(self, name: str, value: dict[Any, Any] | list[Any], depth: int) -> Any:
+        """A container at `depth`: copied if remembered as clean, else walked, and remembered if it proves clean."""
+        memory = self.memory
+        key = memory.tree_key(value, depth)
+        if key is not None and key in memory.trees:
+            memory.found(name, True)
+            # The copy is parsed from the key, in C. Where JSON cannot tell the parsed copy from `value`, equality
+            # can (a NaN read as null, a tuple as a list, a UUID as a string): then the copy is made in Python.
+            copied = orjson.loads(memoryview(key)[1:])
+            return copied if copied == value else _clone(value)
+        memory.found(name, False)
+        outer_exotic, self.exotic = self.exotic, False
+        out = self.mapping(value, depth) if isinstance(value, dict) else self.sequence(value, depth)
+        if key is not None and not self.exotic and out == value:
+            memory.remember_tree(key)
+        self.exotic = outer_exotic or self.exotic
+        return out
 
     def value(self, value: Any, depth: int) -> Any:
         kind = type(value)
@@ -349,10 +419,15 @@ class _Walk:
             return self.text(value)
         if kind is dict:
             return self.mapping(value, depth + 1)
-        if kind is list or kind is tuple:
+        if kind is list:
             return self.sequence(value, depth + 1)
         if kind is int:
             return FILTERED if 10**12 <= abs(value) < 10**19 and _is_card(str(abs(value))) else value
+        if value is None or kind is bool or kind is float:
+            return value
+        self.exotic = True
+        if kind is tuple:
+            return self.sequence(value, depth + 1)
         if isinstance(value, str):
             return self.text(str(value))
         if isinstance(value, dict):
@@ -366,22 +441,29 @@ class _Walk:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
         verdicts = self.rules._verdicts
-        clean = self.rules._clean_texts[False]
+        clean = self.memory.texts
         out: dict[Any, Any] = {}
+        # The common cases of member() inline, dispatched by type: strings and constants under keys known to be
+        # ordinary cost no Python call.
         for key, value in mapping.items():
             name = key if type(key) is str else str(key)
             kind = type(value)
-            # What item() would return, without a call: a string known to be clean, or a value no rule changes,
-            # under a key already known to be ordinary.
-            if ((kind is str and value in clean) or value is None or kind is bool or kind is float) and verdicts.get(
-                name
-            ) == _NONE:
-                out[key] = value
-                continue
-            if name == "frames" and kind is list:
+            if kind is str:
+                if verdicts.get(name) == _NONE:
+                    out[key] = value if value in clean else self.fresh_text(value, False)
+                    continue
+            elif value is None or kind is bool or kind is float:
+                if verdicts.get(name) == _NONE:
+                    out[key] = value
+                    continue
+            elif kind is int:
+                if -(10**12) < value < 10**12 and verdicts.get(name) == _NONE:
+                    out[key] = value  # too short for a card number
+                    continue
+            elif name == "frames" and kind is list:
                 out[key] = [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in value]
-            else:
-                out[key] = self.item(name, value, depth)
+                continue
+            out[key] = self.member(name, value, depth)
         if self.aws_seen:
             for key, value in out.items():
                 if type(value) is str:
@@ -393,19 +475,30 @@ class _Walk:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
-        clean = self.rules._clean_texts[False]
+        clean = self.memory.texts
+        if _all_in(clean, items):  # a list of strings all seen before (SDK integrations, argv): looked up in C
+            self.aws_seen = outer_aws
+            return list(items)
         out: list[Any] = []
+        append = out.append
         for value in items:
-            # [name, value] pairs: headers, query strings and cookies in list form, tags as pairs.
-            if type(value) in (list, tuple) and len(value) == 2 and type(value[0]) is str:
+            kind = type(value)
+            if kind is str:
+                append(value if value in clean else self.fresh_text(value, False))
+            elif (kind is list or kind is tuple) and len(value) == 2 and type(value[0]) is str:
+                # [name, value] pairs: headers, query strings and cookies in list form, tags as pairs.
+                if kind is tuple:
+                    self.exotic = True
                 if depth + 1 > MAX_DEPTH:
-                    out.append(FILTERED)
+                    append(FILTERED)
                 else:
-                    out.append([value[0], self.item(value[0], value[1], depth + 1)])
-            elif type(value) is str and value in clean:
-                out.append(value)
+                    append([value[0], self.item(value[0], value[1], depth + 1)])
+            elif kind is dict:
+                append(self.mapping(value, depth + 1))
+            elif value is None or kind is bool or kind is float:
+                append(value)
             else:
-                out.append(self.value(value, depth))
+                append(self.value(value, depth))
         if self.aws_seen:
             out = [_AWS_SECRET.sub(FILTERED, v) if type(v) is str else v for v in out]
         self.aws_seen = outer_aws
@@ -414,18 +507,29 @@ class _Walk:
     def frame(self, frame: dict[str, Any], depth: int) -> Any:
         if depth > MAX_DEPTH:
             return FILTERED
+        clean_code = self.memory.code_lines
         out: dict[str, Any] = {}
         for key, value in frame.items():
+            kind = type(value)
             if key in _FRAME_PLAIN:
-                out[key] = _copy(value, depth)
-            elif key == "context_line" and type(value) is str:
-                out[key] = self.text(value, code=True)
-            elif key in ("pre_context", "post_context") and type(value) is list:
-                out[key] = [self.text(line, code=True) if type(line) is str else _copy(line, depth) for line in value]
+                out[key] = value if kind in _SCALAR_TYPES else _copy(value, depth)
+            elif key == "context_line" and kind is str:
+                out[key] = value if value in clean_code else self.fresh_text(value, True)
+            elif key in ("pre_context", "post_context") and kind is list:
+                out[key] = (
+                    list(value)
+                    if _all_in(clean_code, value)
+                    else [
+                        (line if line in clean_code else self.fresh_text(line, True))
+                        if type(line) is str
+                        else _copy(line, depth)
+                        for line in value
+                    ]
+                )
             elif key == "vars":
                 out[key] = self.value(value, depth)
             else:
-                out[key] = self.item(str(key), value, depth)
+                out[key] = self.member(str(key), value, depth)
         return out
 
     def request(self, request: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -440,7 +544,7 @@ class _Walk:
             elif key == "data":
                 out[key] = self.body(value, depth)
             else:
-                out[key] = self.item(str(key), value, depth)
+                out[key] = self.member(str(key), value, depth)
         return out
 
     # -- request parts with their own syntax --
@@ -522,16 +626,15 @@ class _Walk:
         # Most strings of an event were in the events before it (paths, source lines, SDK contexts, headers,
         # breadcrumbs) and had nothing to scrub: those are remembered, per project's rules, and not looked at
         # again. Only strings left unchanged are kept, so the memory never holds a secret.
-        if len(s) > _MEMO_MAX_LENGTH:
-            return self._scrub_text(s, code)
-        clean = self.rules._clean_texts[code]
-        if s in clean:
+        if s in (self.memory.code_lines if code else self.memory.texts):
             return s
+        return self.fresh_text(s, code)
+
+    def fresh_text(self, s: str, code: bool) -> str:
+        """text() for a string the caller already looked for in memory."""
         scrubbed = self._scrub_text(s, code)
         if scrubbed == s:
-            if len(clean) >= _MEMO_MAX_ENTRIES:
-                clean.clear()
-            clean.add(s)
+            self.memory.remember_text(s, code)
         return scrubbed
 
     def _scrub_text(self, s: str, code: bool) -> str:
@@ -551,13 +654,13 @@ class _Walk:
                 s = _AWS_SECRET.sub(FILTERED, s)
         if not code and ("=" in s or _COLON_PAIR.search(s)) and (self.rules._extra_norm or _KEY_HINT.search(s.lower())):
             s = _KEY_VALUE.sub(self._key_value_repl, s)
-        if len(s) >= 13:
+        if len(s) >= 13 and _DIGIT_RUN_HINT.search(s):
             s = _DIGIT_RUN.sub(_card_repl, s)
         rules = self.rules
         if rules.scrub_emails and "@" in s:
             s = _EMAIL_ADDRESS.sub(FILTERED, s)
         if rules.scrub_ip_addresses:
-            if "." in s:
+            if s.count(".") >= 3:
                 s = _IPV4.sub(_ipv4_repl, s)
             if s.count(":") >= 2:
                 s = _IPV6_CANDIDATE.sub(_ipv6_repl, s)
@@ -567,12 +670,13 @@ class _Walk:
 
     def _key_value_repl(self, m: re.Match[str]) -> str:
         verdict = self.verdict(m["key"])
-        head = m[0][: m.start("val") - m.start()]
         val = m["val"]
         if verdict == _SAFE:
             return m[0]
         if verdict == _NONE or (verdict == _SOFT and val.isdigit()):
-            # The value may hold pairs of its own: url=/login?token=x
-            return head + _KEY_VALUE.sub(self._key_value_repl, val)
+            # The value may hold pairs of its own (url=/login?token=x), each with a separator _KEY_VALUE needs.
+            if "=" not in val and ":" not in val:
+                return m[0]
+            return m[0][: m.start("val") - m.start()] + _KEY_VALUE.sub(self._key_value_repl, val)
         quote = val[0] if val[0] in "'\"" else ""
-        return head + quote + FILTERED + quote
+        return m[0][: m.start("val") - m.start()] + quote + FILTERED + quote
