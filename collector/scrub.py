@@ -96,6 +96,9 @@ _KEY_HINT = re.compile(
     "|cvv|cvc|iban|jwt|bearer|token"
 )
 _WHITESPACE = re.compile(r"\s")
+# An ISO 8601 time as SDKs write them (to the microsecond). No built-in rule changes one: no key before its colons,
+# at most 12 digits in a run (fraction and offset), no three dots, no IPv6 address (fewer than eight groups, no "::").
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:Z|[+-]\d\d:?\d\d)?")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -171,6 +174,7 @@ class ScrubRules:
     _extra_norm: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _safe_norm: frozenset[str] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, int] = field(init=False, repr=False, compare=False)
+    _ordinary: set[str] = field(init=False, repr=False, compare=False)  # the keys of _verdicts judged _NONE
     _memory: CleanMemory = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +184,7 @@ class ScrubRules:
         object.__setattr__(self, "_safe_norm", frozenset(_key_fragment("safe field", k) for k in self.safe_fields))
         object.__setattr__(self, "_patterns", tuple(_compile_user_pattern(p) for p in self.extra_patterns))
         object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(self, "_ordinary", set())
         object.__setattr__(self, "_memory", CleanMemory())
 
     @classmethod
@@ -207,7 +212,10 @@ class ScrubRules:
             found = self._classify(key)
             if len(self._verdicts) >= 4096:  # variable names are unbounded; keep the cache small
                 self._verdicts.clear()
+                self._ordinary.clear()
             self._verdicts[key] = found
+            if found == _NONE:
+                self._ordinary.add(key)
         return found
 
     def _classify(self, key: str) -> int:
@@ -264,6 +272,7 @@ DEFAULT_RULES = ScrubRules()
 
 _SCALARS = (str, int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)
+_CARD_MIN = 10**12  # an integer of fewer digits cannot be a card number
 _CONTAINER_TYPES = frozenset({dict, list, tuple})
 # Top-level fields that are identifiers or SDK metadata: copied without looking for secrets.
 _EVENT_PLAIN = frozenset({
@@ -400,12 +409,12 @@ class _Walk:
         memory = self.memory
         key = memory.tree_key(value, depth)
         if key is not None and key in memory.trees:
-            memory.found(name, True)
+            memory.found(name)
             # The copy is parsed from the key, in C. Where JSON cannot tell the parsed copy from `value`, equality
             # can (a NaN read as null, a tuple as a list, a UUID as a string): then the copy is made in Python.
-            copied = orjson.loads(memoryview(key)[1:])
+            copied = orjson.loads(key[1])
             return copied if copied == value else _clone(value)
-        memory.found(name, False)
+        memory.missed(name)
         outer_exotic, self.exotic = self.exotic, False
         out = self.mapping(value, depth) if isinstance(value, dict) else self.sequence(value, depth)
         if key is not None and not self.exotic and out == value:
@@ -422,7 +431,7 @@ class _Walk:
         if kind is list:
             return self.sequence(value, depth + 1)
         if kind is int:
-            return FILTERED if 10**12 <= abs(value) < 10**19 and _is_card(str(abs(value))) else value
+            return FILTERED if _CARD_MIN <= abs(value) < 10**19 and _is_card(str(abs(value))) else value
         if value is None or kind is bool or kind is float:
             return value
         self.exotic = True
@@ -440,36 +449,50 @@ class _Walk:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
-        verdicts = self.rules._verdicts
         clean = self.memory.texts
+        fresh_text = self.fresh_text
+        member = self.member
+        none = _NONE
         out: dict[Any, Any] = {}
         # The common cases of member() inline, dispatched by type: strings and constants under keys known to be
-        # ordinary cost no Python call.
-        for key, value in mapping.items():
-            name = key if type(key) is str else str(key)
-            kind = type(value)
-            if kind is str:
-                if verdicts.get(name) == _NONE:
-                    out[key] = value if value in clean else self.fresh_text(value, False)
+        # ordinary cost no Python call. Most dicts have only such keys: that is one test, in C, for all of them.
+        if self.rules._ordinary.issuperset(mapping):
+            for key, value in mapping.items():
+                kind = type(value)
+                if kind is str:
+                    out[key] = value if value in clean else fresh_text(value, False)
+                elif value is None or kind is bool or kind is float or (kind is int and -_CARD_MIN < value < _CARD_MIN):
+                    out[key] = value  # an int too short for a card number
+                elif key == "frames" and kind is list:
+                    out[key] = self.frames(value, depth)
+                else:
+                    out[key] = member(key, value, depth)
+        else:
+            verdicts = self.rules._verdicts
+            for key, value in mapping.items():
+                name = key if type(key) is str else str(key)
+                kind = type(value)
+                if kind is str:
+                    if verdicts.get(name) == none:
+                        out[key] = value if value in clean else fresh_text(value, False)
+                        continue
+                elif value is None or kind is bool or kind is float or (kind is int and -_CARD_MIN < value < _CARD_MIN):
+                    if verdicts.get(name) == none:
+                        out[key] = value
+                        continue
+                elif name == "frames" and kind is list:
+                    out[key] = self.frames(value, depth)
                     continue
-            elif value is None or kind is bool or kind is float:
-                if verdicts.get(name) == _NONE:
-                    out[key] = value
-                    continue
-            elif kind is int:
-                if -(10**12) < value < 10**12 and verdicts.get(name) == _NONE:
-                    out[key] = value  # too short for a card number
-                    continue
-            elif name == "frames" and kind is list:
-                out[key] = [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in value]
-                continue
-            out[key] = self.member(name, value, depth)
+                out[key] = member(name, value, depth)
         if self.aws_seen:
             for key, value in out.items():
                 if type(value) is str:
                     out[key] = _AWS_SECRET.sub(FILTERED, value)
         self.aws_seen = outer_aws
         return out
+
+    def frames(self, frames: list[Any], depth: int) -> list[Any]:
+        return [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in frames]
 
     def sequence(self, items: list[Any] | tuple[Any, ...], depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -632,6 +655,11 @@ class _Walk:
 
     def fresh_text(self, s: str, code: bool) -> str:
         """text() for a string the caller already looked for in memory."""
+        if s[4:5] == "-" and _TIMESTAMP.fullmatch(s):
+            # Nothing a built-in rule changes, and each one new (breadcrumbs, spans): not worth remembering.
+            for pattern in self.rules._patterns:
+                s = pattern.sub(FILTERED, s)
+            return s
         scrubbed = self._scrub_text(s, code)
         if scrubbed == s:
             self.memory.remember_text(s, code)

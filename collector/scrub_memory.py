@@ -10,9 +10,10 @@ import orjson
 MAX_TEXT_LENGTH = 256
 MAX_TEXTS = 8192
 # Subtrees (an SDK's context, a request's headers, a variable's value), remembered by their JSON text: up to this
-# long each, this many bytes in all.
+# long each, this many bytes in all (with each key's own overhead).
 MAX_TREE_BYTES = 2048
 MAX_TREES_BYTES = 1 << 20
+_TREE_OVERHEAD = 128  # bytes of a key besides its text: the tuple, the bytes object's header, the set's slot
 # A key whose values were not found in memory this many times in a row holds something new every time (a trace,
 # a list of breadcrumbs): its values are walked without spending a key on them.
 MISSES_BEFORE_GIVING_UP = 32
@@ -20,6 +21,7 @@ MAX_NAMES = 4096
 
 # Only JSON's own types get a key: a datetime, a dataclass or a subclass (a str enum) makes the encoding fail, so a
 # subtree holding one is walked every time. Non-string dict keys fail too.
+TreeKey = tuple[int, bytes]  # (depth, JSON text)
 _KEY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -32,7 +34,7 @@ class CleanMemory:
     def __init__(self) -> None:
         self.texts: set[str] = set()
         self.code_lines: set[str] = set()  # source lines: scrubbed with fewer rules than texts, so kept apart
-        self.trees: set[bytes] = set()
+        self.trees: set[TreeKey] = set()
         self.tree_bytes = 0
         self.misses: dict[str, int] = {}
 
@@ -44,7 +46,7 @@ class CleanMemory:
             texts.clear()
         texts.add(text)
 
-    def tree_key(self, value: Any, depth: int) -> bytes | None:
+    def tree_key(self, value: Any, depth: int) -> TreeKey | None:
         """The key of a dict or list found at `depth`, or None if it cannot be remembered."""
         try:
             text = orjson.dumps(value, option=_KEY_OPTIONS)
@@ -53,24 +55,25 @@ class CleanMemory:
         if len(text) > MAX_TREE_BYTES:
             return None
         # The depth is part of the key: deeper down, the same subtree may cross MAX_DEPTH.
-        return depth.to_bytes(1, "big") + text
+        return depth, text
 
-    def remember_tree(self, key: bytes) -> None:
-        if self.tree_bytes + len(key) > MAX_TREES_BYTES:
+    def remember_tree(self, key: TreeKey) -> None:
+        size = len(key[1]) + _TREE_OVERHEAD
+        if self.tree_bytes + size > MAX_TREES_BYTES:
             self.trees.clear()
             self.tree_bytes = 0
         self.trees.add(key)
-        self.tree_bytes += len(key)
+        self.tree_bytes += size
 
     def worth_looking_up(self, name: str) -> bool:
         return self.misses.get(name, 0) < MISSES_BEFORE_GIVING_UP
 
-    def found(self, name: str, hit: bool) -> None:
+    def found(self, name: str) -> None:
+        if self.misses.get(name):
+            self.misses[name] = 0
+
+    def missed(self, name: str) -> None:
         misses = self.misses
-        if hit:
-            if name in misses:
-                misses[name] = 0
-            return
         if len(misses) >= MAX_NAMES:
             misses.clear()
         misses[name] = misses.get(name, 0) + 1
