@@ -12,7 +12,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 import orjson
 
-from collector.scrub_memory import CleanMemory
+from collector.scrub_memory import MISSES_BEFORE_GIVING_UP, CleanMemory
 
 FILTERED = "[Filtered]"
 # Containers nested deeper than this are replaced by FILTERED as a whole: it bounds the recursion on
@@ -457,14 +457,22 @@ class _Walk:
         # The common cases of member() inline, dispatched by type: strings and constants under keys known to be
         # ordinary cost no Python call. Most dicts have only such keys: that is one test, in C, for all of them.
         if self.rules._ordinary.issuperset(mapping):
+            misses = self.memory.misses
             for key, value in mapping.items():
                 kind = type(value)
                 if kind is str:
                     out[key] = value if value in clean else fresh_text(value, False)
                 elif value is None or kind is bool or kind is float or (kind is int and -_CARD_MIN < value < _CARD_MIN):
                     out[key] = value  # an int too short for a card number
-                elif key == "frames" and kind is list:
-                    out[key] = self.frames(value, depth)
+                elif kind is dict or kind is list:
+                    if kind is list and key == "frames":
+                        out[key] = self.frames(value, depth)
+                    elif value and misses.get(key, 0) < MISSES_BEFORE_GIVING_UP:
+                        out[key] = self.recall(key, value, depth + 1)
+                    elif kind is dict:
+                        out[key] = self.mapping(value, depth + 1)
+                    else:
+                        out[key] = self.sequence(value, depth + 1)
                 else:
                     out[key] = member(key, value, depth)
         else:
