@@ -273,7 +273,6 @@ DEFAULT_RULES = ScrubRules()
 _SCALARS = (str, int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)
 _CARD_MIN = 10**12  # an integer of fewer digits cannot be a card number
-_CONTAINER_TYPES = frozenset({dict, list, tuple})
 # Top-level fields that are identifiers or SDK metadata: copied without looking for secrets.
 _EVENT_PLAIN = frozenset({
     "event_id", "timestamp", "start_timestamp", "received", "platform", "level", "severity", "type",
@@ -335,22 +334,6 @@ def _copy(value: Any, depth: int) -> Any:
     return value
 
 
-def _clone(value: Any) -> Any:
-    """A subtree the walk found clean, as the walk returns it: new dicts and lists, the same leaves.
-
-    Only JSON's types are in it (its key is its JSON text), so its containers are exactly dicts, lists or tuples."""
-    if type(value) is dict:
-        copied = dict(value)
-        if not _SCALAR_TYPES.issuperset(map(type, copied.values())):
-            for k, v in copied.items():
-                if type(v) in _CONTAINER_TYPES:
-                    copied[k] = _clone(v)
-        return copied
-    if _SCALAR_TYPES.issuperset(map(type, value)):
-        return list(value)
-    return [_clone(v) if type(v) in _CONTAINER_TYPES else v for v in value]
-
-
 def _all_in(clean: set[str], items: list[Any] | tuple[Any, ...]) -> bool:
     """Whether every item is a string in `clean`, tested in C."""
     try:
@@ -374,8 +357,8 @@ class _Walk:
         self.verdict = rules._verdict
         self.memory = rules._memory
         self.aws_seen = False
-        # Set when a value of a type JSON lacks was met: a subtree holding one is not remembered (its key could
-        # stand for a string that the rules would change).
+        # Set when a value was kept as it is where its JSON twin could be scrubbed (a UUID, an enum, a number among
+        # source lines): a subtree holding one is not remembered, as its key stands for the twin as well.
         self.exotic = False
 
     # -- structure --
@@ -409,11 +392,12 @@ class _Walk:
         memory = self.memory
         key = memory.tree_key(value, depth)
         if key is not None and key in memory.trees:
-            memory.found(name)
-            # The copy is parsed from the key, in C. Where JSON cannot tell the parsed copy from `value`, equality
-            # can (a NaN read as null, a tuple as a list, a UUID as a string): then the copy is made in Python.
+            # The copy is parsed from the key, in C. Where JSON cannot tell it from `value`, equality can (a NaN
+            # read as null, a tuple as a list, a UUID as a string): that value is walked, as it may scrub otherwise.
             copied = orjson.loads(key[1])
-            return copied if copied == value else _clone(value)
+            if copied == value:
+                memory.found(name)
+                return copied
         memory.missed(name)
         outer_exotic, self.exotic = self.exotic, False
         out = self.mapping(value, depth) if isinstance(value, dict) else self.sequence(value, depth)
@@ -547,20 +531,23 @@ class _Walk:
             elif key == "context_line" and kind is str:
                 out[key] = value if value in clean_code else self.fresh_text(value, True)
             elif key in ("pre_context", "post_context") and kind is list:
-                out[key] = (
-                    list(value)
-                    if _all_in(clean_code, value)
-                    else [
-                        (line if line in clean_code else self.fresh_text(line, True))
-                        if type(line) is str
-                        else _copy(line, depth)
-                        for line in value
-                    ]
-                )
+                out[key] = list(value) if _all_in(clean_code, value) else self.source_lines(value, depth)
             elif key == "vars":
                 out[key] = self.value(value, depth)
             else:
                 out[key] = self.member(str(key), value, depth)
+        return out
+
+    def source_lines(self, lines: list[Any], depth: int) -> list[Any]:
+        clean_code = self.memory.code_lines
+        out: list[Any] = []
+        for line in lines:
+            if type(line) is str:
+                out.append(line if line in clean_code else self.fresh_text(line, True))
+            else:
+                # Copied as it is, where a string would get the value rules: what holds it is not remembered.
+                self.exotic = True
+                out.append(_copy(line, depth))
         return out
 
     def request(self, request: dict[str, Any], depth: int) -> dict[str, Any]:

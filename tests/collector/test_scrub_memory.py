@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import json
 import math
+import uuid
 from typing import Any
 
 from collector import scrub_memory
@@ -154,6 +155,17 @@ def test_a_value_json_cannot_tell_from_a_clean_one_is_scrubbed_as_itself() -> No
     assert scrub_extra({"v": None}, rules) == {"v": None}
     assert scrub_extra({"v": None}, rules) == {"v": None}
     assert math.isnan(scrub_extra({"v": float("nan")}, rules)["v"])
+    assert scrub_extra({"password": None}, rules) == {"password": None}
+    assert scrub_extra({"password": None}, rules) == {"password": None}
+    assert scrub_extra({"password": float("nan")}, rules) == {"password": FILTERED}
+    # A source line that is not a string is copied as it is; its twin as a string gets the value rules.
+    card_like = uuid.UUID("41111111-1111-1111-1111-111111111111")
+    for _ in range(2):
+        assert scrub_extra({"frames": [{"pre_context": [card_like]}]}, rules) == {
+            "frames": [{"pre_context": [card_like]}]
+        }
+    as_text = scrub_extra({"frames": [{"pre_context": [str(card_like)]}]}, rules)["frames"][0]["pre_context"][0]
+    assert as_text.startswith(FILTERED)
 
 
 def test_a_subtree_remembered_higher_up_is_still_cut_off_deeper_down() -> None:
