@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+import orjson
+
+from collector.scrub_memory import MISSES_BEFORE_GIVING_UP, CleanMemory
+
 FILTERED = "[Filtered]"
 # Containers nested deeper than this are replaced by FILTERED as a whole: it bounds the recursion on
 # hostile payloads without ever passing through something that was not looked at.
@@ -66,8 +70,10 @@ _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 # key=value or key:value inside free text (URLs, reprs, log lines); the key then goes through the
 # same rules as a dict key. "key: value" with a space is prose ("Password: too short"), not a pair.
+# The key's run is possessive (no backtracking into it): what must follow it, a quote, a space, "=" or ":", is never
+# a key character, so a shorter key cannot match where the whole run did not; trying each was half the time.
 _KEY_VALUE = re.compile(
-    r"""(?<![\w.-])(?P<q>['"]?)(?P<key>[A-Za-z_][\w.-]{0,63})(?P=q)"""
+    r"""(?<![\w.-])(?P<q>['"]?)(?P<key>[A-Za-z_][\w.-]{0,63}+)(?P=q)"""
     r"""(?:\s*=\s*|:(?=[^\s/])|\s*:\s*(?=['"]))"""
     r"""(?P<val>"[^"\n]*"|'[^'\n]*'|(?i:(?:bearer|basic|token)\s+)?[^\s&,;'"<>()\[\]{}]+)"""
 )
@@ -75,6 +81,9 @@ _KEY_VALUE = re.compile(
 # character class rather than a lookbehind where they can: the regex engine then skips ahead to
 # candidates in C instead of trying every position, several times faster.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
+# Every match of _DIGIT_RUN matches this too; it finds none in a timestamp or an id twice as fast, having no group
+# to repeat, so the run is only looked for where it can be.
+_DIGIT_RUN_HINT = re.compile(r"\d[\d -]{12}")
 _GROUP_SEP = re.compile(r"[ -]")
 _EMAIL_ADDRESS = re.compile(r"(?<![\w.+/-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\w|\.\d)")
@@ -87,6 +96,9 @@ _KEY_HINT = re.compile(
     "|cvv|cvc|iban|jwt|bearer|token"
 )
 _WHITESPACE = re.compile(r"\s")
+# An ISO 8601 time as SDKs write them (to the microsecond). No built-in rule changes one: no key before its colons,
+# at most 12 digits in a run (fraction and offset), no three dots, no IPv6 address (fewer than eight groups, no "::").
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?(?:Z|[+-]\d\d:?\d\d)?")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -162,7 +174,8 @@ class ScrubRules:
     _extra_norm: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _safe_norm: frozenset[str] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, int] = field(init=False, repr=False, compare=False)
-    _clean_texts: tuple[set[str], set[str]] = field(init=False, repr=False, compare=False)
+    _ordinary: set[str] = field(init=False, repr=False, compare=False)  # the keys of _verdicts judged _NONE
+    _memory: CleanMemory = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("extra_keys", "extra_patterns", "safe_fields"):
@@ -171,7 +184,8 @@ class ScrubRules:
         object.__setattr__(self, "_safe_norm", frozenset(_key_fragment("safe field", k) for k in self.safe_fields))
         object.__setattr__(self, "_patterns", tuple(_compile_user_pattern(p) for p in self.extra_patterns))
         object.__setattr__(self, "_verdicts", {})
-        object.__setattr__(self, "_clean_texts", (set(), set()))
+        object.__setattr__(self, "_ordinary", set())
+        object.__setattr__(self, "_memory", CleanMemory())
 
     @classmethod
     def from_settings(
@@ -198,7 +212,10 @@ class ScrubRules:
             found = self._classify(key)
             if len(self._verdicts) >= 4096:  # variable names are unbounded; keep the cache small
                 self._verdicts.clear()
+                self._ordinary.clear()
             self._verdicts[key] = found
+            if found == _NONE:
+                self._ordinary.add(key)
         return found
 
     def _classify(self, key: str) -> int:
@@ -254,10 +271,8 @@ def _compile_user_pattern(pattern: str) -> re.Pattern[str]:
 DEFAULT_RULES = ScrubRules()
 
 _SCALARS = (str, int, float, bool, type(None))
-# The strings the scrubber remembers as clean: up to this long (longer ones rarely recur), this many per rules
-# (cleared when full, as the key verdicts: an event's strings are unbounded). About 2 MB at most.
-_MEMO_MAX_LENGTH = 256
-_MEMO_MAX_ENTRIES = 8192
+_SCALAR_TYPES = frozenset(_SCALARS)
+_CARD_MIN = 10**12  # an integer of fewer digits cannot be a card number
 # Top-level fields that are identifiers or SDK metadata: copied without looking for secrets.
 _EVENT_PLAIN = frozenset({
     "event_id", "timestamp", "start_timestamp", "received", "platform", "level", "severity", "type",
@@ -291,7 +306,7 @@ def scrub_event(event: dict[str, Any], rules: ScrubRules = DEFAULT_RULES) -> dic
             # The id is what "users affected" counts by: kept even when it is an e-mail address.
             out[key] = {k: _copy(v, 1) if k == "id" else walk.item(str(k), v, 1) for k, v in value.items()}
         else:
-            out[key] = walk.item(str(key), value, 0)
+            out[key] = walk.member(str(key), value, 0)
     return out
 
 
@@ -300,20 +315,31 @@ def _copy(value: Any, depth: int) -> Any:
         return value
     if depth > MAX_DEPTH:
         return FILTERED
-    # Copied in C, then only the nested containers walked: most values (a module list) are scalars.
+    # Copied in C, then only the nested containers walked: most values (a module list) are scalars, which the
+    # type test finds in C too.
     if isinstance(value, dict):
         copied = dict(value)
-        for k, v in copied.items():
-            if not isinstance(v, _SCALARS):
-                copied[k] = _copy(v, depth + 1)
+        if not _SCALAR_TYPES.issuperset(map(type, copied.values())):
+            for k, v in copied.items():
+                if not isinstance(v, _SCALARS):
+                    copied[k] = _copy(v, depth + 1)
         return copied
     if isinstance(value, list | tuple):
         items = list(value)
-        for i, v in enumerate(items):
-            if not isinstance(v, _SCALARS):
-                items[i] = _copy(v, depth + 1)
+        if not _SCALAR_TYPES.issuperset(map(type, items)):
+            for i, v in enumerate(items):
+                if not isinstance(v, _SCALARS):
+                    items[i] = _copy(v, depth + 1)
         return items
     return value
+
+
+def _all_in(clean: set[str], items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every item is a string in `clean`, tested in C."""
+    try:
+        return clean.issuperset(items)
+    except TypeError:  # an unhashable item: a list or a dict
+        return False
 
 
 def _hide(value: Any) -> Any:
@@ -329,7 +355,11 @@ class _Walk:
     def __init__(self, rules: ScrubRules) -> None:
         self.rules = rules
         self.verdict = rules._verdict
+        self.memory = rules._memory
         self.aws_seen = False
+        # Set when a value was kept as it is where its JSON twin could be scrubbed (a UUID, an enum, a number among
+        # source lines): a subtree holding one is not remembered, as its key stands for the twin as well.
+        self.exotic = False
 
     # -- structure --
     def item(self, key: str, value: Any, depth: int) -> Any:
@@ -337,11 +367,44 @@ class _Walk:
         verdict = self.verdict(key)
         if verdict == _NONE:
             return self.value(value, depth)
+        return self.keyed(verdict, value, depth)
+
+    def keyed(self, verdict: int, value: Any, depth: int) -> Any:
+        """`value` under a key whose verdict is not _NONE."""
         if verdict == _SAFE:
             return _copy(value, depth)
         if verdict == _SOFT and isinstance(value, int | float) and not isinstance(value, bool):
             return self.value(value, depth)
         return _hide(value)
+
+    def member(self, name: str, value: Any, depth: int) -> Any:
+        """item(), and a dict or list under an ordinary key looked up in memory first."""
+        verdict = self.verdict(name)
+        if verdict != _NONE:
+            return self.keyed(verdict, value, depth)
+        kind = type(value)
+        if (kind is dict or kind is list) and value and self.memory.worth_looking_up(name):
+            return self.recall(name, value, depth + 1)
+        return self.value(value, depth)
+
+    def recall(self, name: str, value: dict[Any, Any] | list[Any], depth: int) -> Any:
+        """A container at `depth`: copied if remembered as clean, else walked, and remembered if it proves clean."""
+        memory = self.memory
+        key = memory.tree_key(value, depth)
+        if key is not None and key in memory.trees:
+            # The copy is parsed from the key, in C. Where JSON cannot tell it from `value`, equality can (a NaN
+            # read as null, a tuple as a list, a UUID as a string): that value is walked, as it may scrub otherwise.
+            copied = orjson.loads(key[1])
+            if copied == value:
+                memory.found(name)
+                return copied
+        memory.missed(name)
+        outer_exotic, self.exotic = self.exotic, False
+        out = self.mapping(value, depth) if isinstance(value, dict) else self.sequence(value, depth)
+        if key is not None and not self.exotic and out == value:
+            memory.remember_tree(key)
+        self.exotic = outer_exotic or self.exotic
+        return out
 
     def value(self, value: Any, depth: int) -> Any:
         kind = type(value)
@@ -349,10 +412,15 @@ class _Walk:
             return self.text(value)
         if kind is dict:
             return self.mapping(value, depth + 1)
-        if kind is list or kind is tuple:
+        if kind is list:
             return self.sequence(value, depth + 1)
         if kind is int:
-            return FILTERED if 10**12 <= abs(value) < 10**19 and _is_card(str(abs(value))) else value
+            return FILTERED if _CARD_MIN <= abs(value) < 10**19 and _is_card(str(abs(value))) else value
+        if value is None or kind is bool or kind is float:
+            return value
+        self.exotic = True
+        if kind is tuple:
+            return self.sequence(value, depth + 1)
         if isinstance(value, str):
             return self.text(str(value))
         if isinstance(value, dict):
@@ -365,23 +433,49 @@ class _Walk:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
-        verdicts = self.rules._verdicts
-        clean = self.rules._clean_texts[False]
+        clean = self.memory.texts
+        fresh_text = self.fresh_text
+        member = self.member
+        none = _NONE
         out: dict[Any, Any] = {}
-        for key, value in mapping.items():
-            name = key if type(key) is str else str(key)
-            kind = type(value)
-            # What item() would return, without a call: a string known to be clean, or a value no rule changes,
-            # under a key already known to be ordinary.
-            if ((kind is str and value in clean) or value is None or kind is bool or kind is float) and verdicts.get(
-                name
-            ) == _NONE:
-                out[key] = value
-                continue
-            if name == "frames" and kind is list:
-                out[key] = [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in value]
-            else:
-                out[key] = self.item(name, value, depth)
+        # The common cases of member() inline, dispatched by type: strings and constants under keys known to be
+        # ordinary cost no Python call. Most dicts have only such keys: that is one test, in C, for all of them.
+        if self.rules._ordinary.issuperset(mapping):
+            misses = self.memory.misses
+            for key, value in mapping.items():
+                kind = type(value)
+                if kind is str:
+                    out[key] = value if value in clean else fresh_text(value, False)
+                elif value is None or kind is bool or kind is float or (kind is int and -_CARD_MIN < value < _CARD_MIN):
+                    out[key] = value  # an int too short for a card number
+                elif kind is dict or kind is list:
+                    if kind is list and key == "frames":
+                        out[key] = self.frames(value, depth)
+                    elif value and misses.get(key, 0) < MISSES_BEFORE_GIVING_UP:
+                        out[key] = self.recall(key, value, depth + 1)
+                    elif kind is dict:
+                        out[key] = self.mapping(value, depth + 1)
+                    else:
+                        out[key] = self.sequence(value, depth + 1)
+                else:
+                    out[key] = member(key, value, depth)
+        else:
+            verdicts = self.rules._verdicts
+            for key, value in mapping.items():
+                name = key if type(key) is str else str(key)
+                kind = type(value)
+                if kind is str:
+                    if verdicts.get(name) == none:
+                        out[key] = value if value in clean else fresh_text(value, False)
+                        continue
+                elif value is None or kind is bool or kind is float or (kind is int and -_CARD_MIN < value < _CARD_MIN):
+                    if verdicts.get(name) == none:
+                        out[key] = value
+                        continue
+                elif name == "frames" and kind is list:
+                    out[key] = self.frames(value, depth)
+                    continue
+                out[key] = member(name, value, depth)
         if self.aws_seen:
             for key, value in out.items():
                 if type(value) is str:
@@ -389,23 +483,37 @@ class _Walk:
         self.aws_seen = outer_aws
         return out
 
+    def frames(self, frames: list[Any], depth: int) -> list[Any]:
+        return [self.frame(f, depth + 1) if type(f) is dict else self.value(f, depth) for f in frames]
+
     def sequence(self, items: list[Any] | tuple[Any, ...], depth: int) -> Any:
         if depth > MAX_DEPTH:
             return FILTERED
         outer_aws, self.aws_seen = self.aws_seen, False
-        clean = self.rules._clean_texts[False]
+        clean = self.memory.texts
+        if _all_in(clean, items):  # a list of strings all seen before (SDK integrations, argv): looked up in C
+            self.aws_seen = outer_aws
+            return list(items)
         out: list[Any] = []
+        append = out.append
         for value in items:
-            # [name, value] pairs: headers, query strings and cookies in list form, tags as pairs.
-            if type(value) in (list, tuple) and len(value) == 2 and type(value[0]) is str:
+            kind = type(value)
+            if kind is str:
+                append(value if value in clean else self.fresh_text(value, False))
+            elif (kind is list or kind is tuple) and len(value) == 2 and type(value[0]) is str:
+                # [name, value] pairs: headers, query strings and cookies in list form, tags as pairs.
+                if kind is tuple:
+                    self.exotic = True
                 if depth + 1 > MAX_DEPTH:
-                    out.append(FILTERED)
+                    append(FILTERED)
                 else:
-                    out.append([value[0], self.item(value[0], value[1], depth + 1)])
-            elif type(value) is str and value in clean:
-                out.append(value)
+                    append([value[0], self.item(value[0], value[1], depth + 1)])
+            elif kind is dict:
+                append(self.mapping(value, depth + 1))
+            elif value is None or kind is bool or kind is float:
+                append(value)
             else:
-                out.append(self.value(value, depth))
+                append(self.value(value, depth))
         if self.aws_seen:
             out = [_AWS_SECRET.sub(FILTERED, v) if type(v) is str else v for v in out]
         self.aws_seen = outer_aws
@@ -414,18 +522,32 @@ class _Walk:
     def frame(self, frame: dict[str, Any], depth: int) -> Any:
         if depth > MAX_DEPTH:
             return FILTERED
+        clean_code = self.memory.code_lines
         out: dict[str, Any] = {}
         for key, value in frame.items():
+            kind = type(value)
             if key in _FRAME_PLAIN:
-                out[key] = _copy(value, depth)
-            elif key == "context_line" and type(value) is str:
-                out[key] = self.text(value, code=True)
-            elif key in ("pre_context", "post_context") and type(value) is list:
-                out[key] = [self.text(line, code=True) if type(line) is str else _copy(line, depth) for line in value]
+                out[key] = value if kind in _SCALAR_TYPES else _copy(value, depth)
+            elif key == "context_line" and kind is str:
+                out[key] = value if value in clean_code else self.fresh_text(value, True)
+            elif key in ("pre_context", "post_context") and kind is list:
+                out[key] = list(value) if _all_in(clean_code, value) else self.source_lines(value, depth)
             elif key == "vars":
                 out[key] = self.value(value, depth)
             else:
-                out[key] = self.item(str(key), value, depth)
+                out[key] = self.member(str(key), value, depth)
+        return out
+
+    def source_lines(self, lines: list[Any], depth: int) -> list[Any]:
+        clean_code = self.memory.code_lines
+        out: list[Any] = []
+        for line in lines:
+            if type(line) is str:
+                out.append(line if line in clean_code else self.fresh_text(line, True))
+            else:
+                # Copied as it is, where a string would get the value rules: what holds it is not remembered.
+                self.exotic = True
+                out.append(_copy(line, depth))
         return out
 
     def request(self, request: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -440,7 +562,7 @@ class _Walk:
             elif key == "data":
                 out[key] = self.body(value, depth)
             else:
-                out[key] = self.item(str(key), value, depth)
+                out[key] = self.member(str(key), value, depth)
         return out
 
     # -- request parts with their own syntax --
@@ -522,16 +644,20 @@ class _Walk:
         # Most strings of an event were in the events before it (paths, source lines, SDK contexts, headers,
         # breadcrumbs) and had nothing to scrub: those are remembered, per project's rules, and not looked at
         # again. Only strings left unchanged are kept, so the memory never holds a secret.
-        if len(s) > _MEMO_MAX_LENGTH:
-            return self._scrub_text(s, code)
-        clean = self.rules._clean_texts[code]
-        if s in clean:
+        if s in (self.memory.code_lines if code else self.memory.texts):
+            return s
+        return self.fresh_text(s, code)
+
+    def fresh_text(self, s: str, code: bool) -> str:
+        """text() for a string the caller already looked for in memory."""
+        if s[4:5] == "-" and _TIMESTAMP.fullmatch(s):
+            # Nothing a built-in rule changes, and each one new (breadcrumbs, spans): not worth remembering.
+            for pattern in self.rules._patterns:
+                s = pattern.sub(FILTERED, s)
             return s
         scrubbed = self._scrub_text(s, code)
         if scrubbed == s:
-            if len(clean) >= _MEMO_MAX_ENTRIES:
-                clean.clear()
-            clean.add(s)
+            self.memory.remember_text(s, code)
         return scrubbed
 
     def _scrub_text(self, s: str, code: bool) -> str:
@@ -551,13 +677,13 @@ class _Walk:
                 s = _AWS_SECRET.sub(FILTERED, s)
         if not code and ("=" in s or _COLON_PAIR.search(s)) and (self.rules._extra_norm or _KEY_HINT.search(s.lower())):
             s = _KEY_VALUE.sub(self._key_value_repl, s)
-        if len(s) >= 13:
+        if len(s) >= 13 and _DIGIT_RUN_HINT.search(s):
             s = _DIGIT_RUN.sub(_card_repl, s)
         rules = self.rules
         if rules.scrub_emails and "@" in s:
             s = _EMAIL_ADDRESS.sub(FILTERED, s)
         if rules.scrub_ip_addresses:
-            if "." in s:
+            if s.count(".") >= 3:
                 s = _IPV4.sub(_ipv4_repl, s)
             if s.count(":") >= 2:
                 s = _IPV6_CANDIDATE.sub(_ipv6_repl, s)
@@ -567,12 +693,13 @@ class _Walk:
 
     def _key_value_repl(self, m: re.Match[str]) -> str:
         verdict = self.verdict(m["key"])
-        head = m[0][: m.start("val") - m.start()]
         val = m["val"]
         if verdict == _SAFE:
             return m[0]
         if verdict == _NONE or (verdict == _SOFT and val.isdigit()):
-            # The value may hold pairs of its own: url=/login?token=x
-            return head + _KEY_VALUE.sub(self._key_value_repl, val)
+            # The value may hold pairs of its own (url=/login?token=x), each with a separator _KEY_VALUE needs.
+            if "=" not in val and ":" not in val:
+                return m[0]
+            return m[0][: m.start("val") - m.start()] + _KEY_VALUE.sub(self._key_value_repl, val)
         quote = val[0] if val[0] in "'\"" else ""
-        return head + quote + FILTERED + quote
+        return m[0][: m.start("val") - m.start()] + quote + FILTERED + quote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -59,7 +60,18 @@ _JAVA_GENERATED = (
 )
 
 
+# Every pattern above needs one of these; no replacement writes one where none was: a name without them is kept.
+_JAVA_GENERATED_MARKS = ("$", "jdk.proxy", "Accessor")
+
+# Names recur from event to event (the same code fails again): the normalised form of each is remembered. Only
+# short names, so that each memory stays small (about 1 MB at most).
+_REMEMBERED_NAME_LENGTH = 256
+_REMEMBERED_NAMES = 4096
+
+
 def _strip_java_generated(name: str) -> str:
+    if not any(mark in name for mark in _JAVA_GENERATED_MARKS):
+        return name
     for pattern, replacement in _JAVA_GENERATED:
         name = pattern.sub(replacement, name)
     return name
@@ -70,6 +82,17 @@ def function_name(value: Any) -> str | None:
     name = as_text(value)
     if not name:
         return None
+    if len(name) <= _REMEMBERED_NAME_LENGTH:
+        return _remembered_function_name(name)
+    return _function_name(name)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_NAMES)
+def _remembered_function_name(name: str) -> str | None:
+    return _function_name(name)
+
+
+def _function_name(name: str) -> str | None:
     name = _HEX_ADDRESS.sub("", name).strip()
     name = _JS_ALIAS.sub("", name)
     name = _JS_PREFIX.sub("", name)
@@ -135,13 +158,35 @@ def frame_location(frame: dict[str, Any], platform: str | None) -> str:
     is_js = platform in JS_PLATFORMS
     module = as_text(frame.get("module"))
     if module and module.strip():
-        module = _HEX_ADDRESS.sub("", _strip_java_generated(module.strip()))
-        if is_js:
-            module = ":".join(strip_bundle_hashes(part) for part in module.split(":"))
-        return module
+        if len(module) <= _REMEMBERED_NAME_LENGTH:
+            return _remembered_module_location(module, is_js)
+        return _module_location(module, is_js)
     path = as_text(frame.get("filename")) or as_text(frame.get("abs_path"))
     if not path or not path.strip():
         return ""
+    if len(path) <= _REMEMBERED_NAME_LENGTH:
+        return _remembered_file_location(path, is_js)
+    return _file_location(path, is_js)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_NAMES)
+def _remembered_module_location(module: str, is_js: bool) -> str:
+    return _module_location(module, is_js)
+
+
+def _module_location(module: str, is_js: bool) -> str:
+    module = _HEX_ADDRESS.sub("", _strip_java_generated(module.strip()))
+    if is_js:
+        module = ":".join(strip_bundle_hashes(part) for part in module.split(":"))
+    return module
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_NAMES)
+def _remembered_file_location(path: str, is_js: bool) -> str:
+    return _file_location(path, is_js)
+
+
+def _file_location(path: str, is_js: bool) -> str:
     name = _HEX_ADDRESS.sub("", _basename(path.strip()))
     stem, dot, extension = name.rpartition(".")
     if dot and stem and (is_js or extension.lower() in JS_EXTENSIONS):

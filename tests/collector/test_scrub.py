@@ -446,6 +446,15 @@ def test_extra_patterns_apply_to_every_string() -> None:
     assert scrubbed["breadcrumbs"]["values"][0]["message"] == f"{FILTERED} paid"
 
 
+def test_timestamps_are_kept_and_still_get_the_projects_patterns() -> None:
+    stamps = ["2026-11-29T00:40:05.547356Z", "2026-11-29 00:40:05+01:00", "2026-11-29T00:40:05.5-0500"]
+    rules = ScrubRules(scrub_ip_addresses=True, scrub_emails=True)
+    assert scrub_extra(stamps, rules) == stamps
+    assert scrub_extra(stamps[0], ScrubRules(extra_patterns=(r"2026-11-29",))) == f"{FILTERED}T00:40:05.547356Z"
+    # Nanoseconds and an offset without a colon make 13 digits in a row: the card rule still sees them.
+    assert scrub_extra("5477-98-00 88:44:41.633480049-5266") == f"5477-98-00 88:44:41.{FILTERED}"
+
+
 def test_safe_fields_are_kept_as_sent() -> None:
     rules = ScrubRules.from_settings(safe_fields=["session_id", "X-CSRF-Token"])
     event = make_event(
