@@ -1,4 +1,7 @@
-"""Stores a batch of prepared events in one transaction: issues upserted, duplicates skipped, counts folded in."""
+"""Stores a batch of prepared events in one transaction: issues upserted, duplicates skipped, counts folded in.
+
+SQLite here; PostgreSQL in collector/storage_postgres.py (the same steps in three round trips).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
-from db.bulk import execute, unnest_insert, unnest_params, unnest_update
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.issue_state import INGEST_WRITES, Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
@@ -64,24 +66,16 @@ class LockedIssue:
     snooze_users_at_start: int | None
 
 
-_LOCKED_COLUMNS = tuple(f.name for f in fields(LockedIssue))
-_WRITTEN_COLUMNS = (*INGEST_WRITES, "updated_at")
+LOCKED_COLUMNS = tuple(f.name for f in fields(LockedIssue))
+WRITTEN_COLUMNS = (*INGEST_WRITES, "updated_at")
 _SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 
 def _insert_rows(
     session: Session, table: Any, rows: list[dict[str, Any]], *, conflict: tuple[str, ...], returning: tuple[str, ...]
 ) -> Result[Any]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING `returning` of the rows that went in.
-
-    On PostgreSQL one statement of fixed text with the rows as arrays (db.bulk); on SQLite SQLAlchemy's multi-row
-    insert, whose statements sqlite3 compiles in C.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        columns = tuple(rows[0])
-        target = f"({', '.join(conflict)}) " if conflict else ""
-        statement = unnest_insert(table, columns, f"ON CONFLICT {target}DO NOTHING RETURNING {', '.join(returning)}")
-        return execute(session, statement, unnest_params(table, columns, rows))
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `returning` of the rows that went in: SQLAlchemy's multi-row
+    insert, whose statements sqlite3 compiles in C."""
     return session.execute(
         sqlite_insert(table)
         .on_conflict_do_nothing(index_elements=list(conflict) or None)
@@ -148,33 +142,27 @@ def store_batch(
     With an `archive`, payloads go there instead of the events table, written before this returns, so before the
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
     """
-    # Issues: lock the known ones, create the missing ones (another collector may race us: the unique key settles
-    # it), then lock those too. Most batches know all their issues: nothing to insert. On SQLite the insert comes
-    # first, always: sqlite3 opens the transaction at the first write, and the read must be inside it.
-    first_by_key: dict[tuple[int, str], PreparedEvent] = {}
-    for item in items:
-        first_by_key.setdefault((item.project_id, item.fingerprint), item)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    issues = _lock_issues(session, first_by_key) if postgres else []
-    issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
-    new_issue_ids: set[int] = set()
-    missing = sorted(key for key in first_by_key if key not in issue_by_key)  # one insert order: no deadlocks
-    if missing:
-        created = _insert_rows(
-            session,
-            Issue.__table__,
-            [_issue_row(first_by_key[key], now) for key in missing],
-            conflict=("project_id", "fingerprint"),
-            returning=("id",),
-        )
-        new_issue_ids = {row.id for row in created}
-        issues = _lock_issues(session, first_by_key)
-        issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
+    if session.get_bind().dialect.name == "postgresql":
+        from collector.storage_postgres import store_batch_postgres  # psycopg's pipeline: PostgreSQL only
 
-    # Events: an event_id already stored (or repeated within this batch) is a retry, stored once.
-    unique: dict[tuple[int, str], PreparedEvent] = {}
-    for item in items:
-        unique.setdefault((item.project_id, item.event_id), item)
+        return store_batch_postgres(session, items, now=now, archive=archive)
+
+    # SQLite. Issues: create the missing ones (the unique key settles a race), then read them all. The insert comes
+    # first, always: sqlite3 opens the transaction (and takes the database's write lock) at the first write, and
+    # the read must be inside it.
+    first_by_key = first_by_issue_key(items)
+    created = _insert_rows(
+        session,
+        Issue.__table__,
+        [_issue_row(first_by_key[key], now) for key in sorted(first_by_key)],
+        conflict=("project_id", "fingerprint"),
+        returning=("id",),
+    )
+    new_issue_ids = {row.id for row in created}
+    issues = _lock_issues(session, first_by_key)
+    issue_by_key = {(issue.project_id, issue.fingerprint): issue for issue in issues}
+
+    unique = unique_events(items)
     inserted_rows = _insert_rows(
         session,
         Event.__table__,
@@ -203,6 +191,47 @@ def store_batch(
         ),
     )
 
+    transitions, changed = record_batch(issues, stored_by_issue, new_users, new_issue_ids)
+    _write_issues(session, changed, now)
+
+    # An issue created for events that all turned out to be retries has nothing to show: drop it.
+    orphans = new_issue_ids - set(stored_by_issue)
+    if orphans:
+        session.execute(delete(Issue).where(Issue.id.in_(orphans)))
+
+    if archive is not None:
+        # Last, once SQL has taken everything, and only new events: retries were archived with their first copy.
+        new = [item for key, item in unique.items() if key in inserted]
+        archive.store(new, [issue_by_key[(item.project_id, item.fingerprint)].id for item in new])
+
+    issue_ids = {key: issue.id for key, issue in issue_by_key.items()}
+    return batch_outcomes(items, unique, inserted, issue_ids, transitions)
+
+
+def first_by_issue_key(items: list[PreparedEvent]) -> dict[tuple[int, str], PreparedEvent]:
+    """The first event of each (project, fingerprint) in the batch: what a new issue is made from."""
+    first: dict[tuple[int, str], PreparedEvent] = {}
+    for item in items:
+        first.setdefault((item.project_id, item.fingerprint), item)
+    return first
+
+
+def unique_events(items: list[PreparedEvent]) -> dict[tuple[int, str], PreparedEvent]:
+    """The batch's events by (project, event_id): an event_id repeated within the batch is a retry, stored once."""
+    unique: dict[tuple[int, str], PreparedEvent] = {}
+    for item in items:
+        unique.setdefault((item.project_id, item.event_id), item)
+    return unique
+
+
+def record_batch(
+    issues: list[LockedIssue],
+    stored_by_issue: dict[int, list[PreparedEvent]],
+    new_users: dict[int, int],
+    new_issue_ids: set[int],
+) -> tuple[dict[int, set[Transition]], list[LockedIssue]]:
+    """Fold each locked issue's newly stored events into it (db.issue_state decides what changes); returns the
+    transitions per issue id and the issues that changed."""
     transitions: dict[int, set[Transition]] = {}
     changed = []
     for issue in issues:
@@ -221,22 +250,21 @@ def store_batch(
         )
         transitions[issue.id] = record_occurrences(issue, occurrences, is_new=issue.id in new_issue_ids)
         changed.append(issue)
-    _write_issues(session, changed, now)
+    return transitions, changed
 
-    # An issue created for events that all turned out to be retries has nothing to show: drop it.
-    orphans = new_issue_ids - set(stored_by_issue)
-    if orphans:
-        session.execute(delete(Issue).where(Issue.id.in_(orphans)))
 
-    if archive is not None:
-        # Last, once SQL has taken everything, and only new events: retries were archived with their first copy.
-        new = [item for key, item in unique.items() if key in inserted]
-        archive.store(new, [issue_by_key[(item.project_id, item.fingerprint)].id for item in new])
-
+def batch_outcomes(
+    items: list[PreparedEvent],
+    unique: dict[tuple[int, str], PreparedEvent],
+    inserted: set[tuple[int, str]],
+    issue_ids: dict[tuple[int, str], int],
+    transitions: dict[int, set[Transition]],
+) -> list[StoreOutcome]:
+    """One outcome per item, in order; an issue's transitions go with the first of its stored events."""
     outcomes = []
     for item in items:
         key = (item.project_id, item.event_id)
-        issue_id = issue_by_key[(item.project_id, item.fingerprint)].id
+        issue_id = issue_ids[(item.project_id, item.fingerprint)]
         first = unique[key] is item and key in inserted
         outcomes.append(
             StoreOutcome(
@@ -274,39 +302,27 @@ def _record_users(session: Session, stored_by_issue: dict[int, list[PreparedEven
 
 
 def _lock_issues(session: Session, keys: dict[tuple[int, str], PreparedEvent]) -> list[LockedIssue]:
-    """The batch's issues, read and locked in id order: one lock order for every collector, so no deadlocks."""
+    """The batch's issues, in id order (SQLite: the transaction's write lock covers them)."""
     projects, fingerprints = list({key[0] for key in keys}), list({key[1] for key in keys})
-    if session.get_bind().dialect.name == "postgresql":
-        rows: Result[Any] = execute(session, _LOCK_ISSUES, {"projects": projects, "fingerprints": fingerprints})
-    else:
-        table = Issue.__table__
-        rows = session.execute(
-            select(*(table.c[name] for name in _LOCKED_COLUMNS))
-            .where(table.c.project_id.in_(projects), table.c.fingerprint.in_(fingerprints))
-            .order_by(table.c.id)
-        )
+    table = Issue.__table__
+    rows = session.execute(
+        select(*(table.c[name] for name in LOCKED_COLUMNS))
+        .where(table.c.project_id.in_(projects), table.c.fingerprint.in_(fingerprints))
+        .order_by(table.c.id)
+    )
     return list(starmap(LockedIssue, rows))  # the columns in the dataclass's order
 
 
-# Arrays, not IN lists: the text is the same for every batch (prepared once), and they go in binary (db.bulk).
-_LOCK_ISSUES = (
-    f"SELECT {', '.join(_LOCKED_COLUMNS)} FROM issues "
-    "WHERE project_id = ANY(CAST(%(projects)b AS INTEGER[])) AND fingerprint = ANY(CAST(%(fingerprints)b AS TEXT[])) "
-    "ORDER BY id FOR UPDATE"
-)
-
-
 def _write_issues(session: Session, issues: list[LockedIssue], now: dt.datetime) -> None:
-    """Write what `record_occurrences` changed, and the time of the change, back to the locked rows."""
-    if not issues:
-        return
-    rows = [{"id": i.id, "updated_at": now, **{name: getattr(i, name) for name in INGEST_WRITES}} for i in issues]
-    if session.get_bind().dialect.name == "postgresql":
-        table = Issue.__table__
-        columns = ("id", *_WRITTEN_COLUMNS)
-        execute(session, unnest_update(table, "id", _WRITTEN_COLUMNS), unnest_params(table, columns, rows))
-        return
-    session.execute(_sqlite_issue_update(), [{f"b_{name}": value for name, value in row.items()} for row in rows])
+    """Write what `record_occurrences` changed, and the time of the change, back to the rows."""
+    if issues:
+        rows = [issue_write_row(issue, now) for issue in issues]
+        session.execute(_sqlite_issue_update(), [{f"b_{name}": value for name, value in row.items()} for row in rows])
+
+
+def issue_write_row(issue: LockedIssue, now: dt.datetime) -> dict[str, Any]:
+    """The columns ingest writes back to an issue's row, by name."""
+    return {"id": issue.id, "updated_at": now, **{name: getattr(issue, name) for name in INGEST_WRITES}}
 
 
 @lru_cache(maxsize=1)
@@ -316,5 +332,5 @@ def _sqlite_issue_update() -> Any:
     return (
         update(table)
         .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in _WRITTEN_COLUMNS})
+        .values({name: bindparam(f"b_{name}") for name in WRITTEN_COLUMNS})
     )

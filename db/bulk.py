@@ -19,9 +19,9 @@ _DIALECT = postgresql.dialect()
 
 def _array_type(column: Any) -> str:
     if isinstance(column.type, JSON):
-        # The documents go as text and are cast to jsonb one by one: one JSON array of them all would be parsed
-        # whole and then copied out element by element.
-        return "JSONB"
+        # The documents go as text and are cast to jsonb (or json) one by one: one JSON array of them all would be
+        # parsed whole and then copied out element by element.
+        return str(column.type.compile(dialect=_DIALECT))
     # Arrays of the bare type: a cast to VARCHAR(n)[] would cut long values silently, where writing them into the
     # column refuses them as a VALUES insert does.
     return _LENGTH.sub("TEXT", column.type.compile(dialect=_DIALECT))
@@ -76,3 +76,10 @@ def execute(session: Session, statement: str, params: dict[str, Any]) -> CursorR
     """Run a statement of this module on the session's connection as it is: nothing for SQLAlchemy to compile or
     process, and its errors still SQLAlchemy's (the writer tells an outage from a bad event by them)."""
     return session.connection().exec_driver_sql(statement, params)
+
+
+def unnest_rows(columns: Sequence[Any], alias: str = "batch") -> str:
+    """`ROWS FROM (unnest(%(name)b), ...) AS alias(name, ...)` for these table columns, each bound as one binary
+    array named like its column: the FROM item of a statement with more to it than `unnest_insert` writes."""
+    arrays = ", ".join(f"unnest(CAST(%({c.name})b AS {_array_type(c)}[]))" for c in columns)
+    return f"ROWS FROM ({arrays}) AS {alias}({', '.join(c.name for c in columns)})"

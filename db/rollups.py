@@ -44,36 +44,77 @@ def day_of(at: dt.datetime) -> dt.datetime:
 def count_events(session: Session, events: Iterable[Counted]) -> None:
     """Add newly stored events to the hourly and daily counts per issue and per (project, severity), and to the
     hourly counts per severity."""
+    events = list(events)
     by_issue_hour: Counter[tuple[int, dt.datetime]] = Counter()
-    by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
     for event in events:
-        hour = hour_of(event.received_at)
-        by_issue_hour[(event.issue_id, hour)] += 1
-        by_project_hour[(hour, event.project_id, str(event.severity))] += 1
+        by_issue_hour[(event.issue_id, hour_of(event.received_at))] += 1
     if not by_issue_hour:
         return
     by_issue_day: Counter[tuple[int, dt.datetime]] = Counter()
     for (issue_id, hour), n in by_issue_hour.items():
         by_issue_day[(issue_id, day_of(hour))] += n
+    _add(session, IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour)
+    _add(session, IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day)
+    count_shared(session, events)
+
+
+def count_shared(session: Session, events: Iterable[Counted]) -> None:
+    """Add events to the counts every writer shares (per project and severity, per severity)."""
+    for table, key, counts in shared_counts(events):
+        _add(session, table, key, counts)
+
+
+def shared_counts(events: Iterable[Counted]) -> list[tuple[Any, tuple[str, ...], Counter[Any]]]:
+    """The additions to the counts every writer shares, as (table, key columns, counts by key), in the order to
+    write them. A few rows an hour that each batch locks: a writer adds to them last, just before its commit."""
+    by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
+    for event in events:
+        by_project_hour[(hour_of(event.received_at), event.project_id, str(event.severity))] += 1
+    if not by_project_hour:
+        return []
     by_project_day: Counter[tuple[dt.datetime, int, str]] = Counter()
     by_severity_hour: Counter[tuple[dt.datetime, str]] = Counter()
     for (hour, project_id, severity), n in by_project_hour.items():
         by_project_day[(day_of(hour), project_id, severity)] += n
         by_severity_hour[(hour, severity)] += n
-    _add(session, IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour)
-    _add(session, IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day)
-    _add(session, ProjectHourlyCount.__table__, ("hour", "project_id", "severity"), by_project_hour)
-    _add(session, ProjectDailyCount.__table__, ("day", "project_id", "severity"), by_project_day)
-    # Last: its few rows are the ones every writer shares, so they are locked for the shortest time.
-    _add(session, SeverityHourlyCount.__table__, ("hour", "severity"), by_severity_hour)
+    return [
+        (ProjectHourlyCount.__table__, ("hour", "project_id", "severity"), by_project_hour),
+        (ProjectDailyCount.__table__, ("day", "project_id", "severity"), by_project_day),
+        # Last: its few rows are the ones every writer shares, so they are locked for the shortest time.
+        (SeverityHourlyCount.__table__, ("hour", "severity"), by_severity_hour),
+    ]
+
+
+def issue_count_ctes(stored: str) -> str:
+    """PostgreSQL: CTEs that add the rows of `stored` (a CTE of newly stored events with `issue_id` and
+    `received_at`) to the hourly and daily counts per issue, inside the statement that stores them (no round trip,
+    no Python). Keys in order, as `_add` does, so that writers lock shared rows in one order."""
+    ctes = []
+    for table, key in ((IssueHourlyCount.__tablename__, "hour"), (IssueDailyCount.__tablename__, "day")):
+        # Truncated in UTC whatever the session's time zone, as hour_of and day_of do.
+        unit = f"date_trunc('{key}', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        ctes.append(
+            f"{table}_added AS (INSERT INTO {table} (issue_id, {key}, events) "
+            f"SELECT issue_id, {unit}, count(*) FROM {stored} GROUP BY 1, 2 ORDER BY 1, 2 "
+            f"ON CONFLICT (issue_id, {key}) DO UPDATE SET events = {table}.events + excluded.events)"
+        )
+    return ", ".join(ctes)
 
 
 def _add(session: Session, table: Any, key: tuple[str, ...], counts: Counter[Any]) -> None:
-    rows = [{**dict(zip(key, k, strict=True)), "events": n} for k, n in sorted(counts.items())]
     if session.get_bind().dialect.name == "postgresql":
-        execute(session, _unnest_upsert(table, key), unnest_params(table, (*key, "events"), rows))
+        execute(session, *postgres_count_upsert(table, key, counts))
         return
-    session.execute(_sqlite_upsert(table, key), rows)
+    session.execute(_sqlite_upsert(table, key), _rows(key, counts))
+
+
+def postgres_count_upsert(table: Any, key: tuple[str, ...], counts: Counter[Any]) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters that add `counts` to `table` on PostgreSQL."""
+    return _unnest_upsert(table, key), unnest_params(table, (*key, "events"), _rows(key, counts))
+
+
+def _rows(key: tuple[str, ...], counts: Counter[Any]) -> list[dict[str, Any]]:
+    return [{**dict(zip(key, k, strict=True)), "events": n} for k, n in sorted(counts.items())]
 
 
 @lru_cache(maxsize=8)

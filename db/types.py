@@ -18,9 +18,14 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
+# JSON kept as the text it came as (`json` on PostgreSQL, checked but not parsed into jsonb's tree): for documents
+# written often and only ever read whole, never queried inside (event payloads). Building jsonb was over half of
+# PostgreSQL's CPU per stored event (migration 0007).
+JSONWhole = JSON()
+
 
 class JsonText(str):
-    """A JSON document already encoded (an event payload): a JSONDoc column stores it as it is.
+    """A JSON document already encoded (an event payload): a JSONDoc or JSONWhole column stores it as it is.
 
     Engines from `db.session.create_db_engine` know it; the collector encodes each payload once instead of
     handing the database a dict to encode again.

@@ -26,7 +26,7 @@ from sqlalchemy.sql.expression import Grouping
 
 from db.base import Base
 from db.enums import IssueStatus, IssueSubstatus, Severity, enum_column
-from db.types import BigId, JSONDoc, UTCDateTime, utcnow
+from db.types import BigId, JSONDoc, JSONWhole, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from db.models.people import Developer
@@ -190,8 +190,8 @@ class Event(Base):
     message: Mapped[str | None] = mapped_column(Text)
     user_key: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[dict[str, str] | None] = mapped_column(JSONDoc)
-    # The scrubbed, normalised event; None when the MongoDB archive holds it.
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    # The scrubbed, normalised event; None when the MongoDB archive holds it. Read whole, never queried inside.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONWhole)
     source: Mapped[str] = mapped_column(String(20), default="sentry")
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
 

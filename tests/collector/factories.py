@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import uuid
 from typing import Any
+
+from collector.pipeline import PreparedEvent
+from db.types import JsonText
 
 RECEIVED_AT = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -245,3 +250,30 @@ def make_mobile_payload(**overrides: Any) -> dict[str, Any]:
 
 def make_generic_payload(**overrides: Any) -> dict[str, Any]:
     return {"message": "nightly export failed: disk full", "severity": "medium", **overrides}
+
+
+def prepared_event(project_id: int, at: dt.datetime = RECEIVED_AT, **fields: Any) -> PreparedEvent:
+    """An event as the pipeline hands it to storage; `fields` override any of its attributes."""
+    event = PreparedEvent(
+        project_id=project_id,
+        event_id=uuid.uuid4().hex,
+        fingerprint="f" * 32,
+        grouping_version=1,
+        title="ValueError: bad input",
+        culprit="app.views in handle",
+        exception_type="ValueError",
+        platform="python",
+        level="error",
+        severity="medium",
+        environment="production",
+        release=None,
+        timestamp=at,
+        received_at=at,
+        message=None,
+        user_key=None,
+        tags={"env": "production"},
+        payload_json=JsonText("{}"),
+        source="sentry",
+        size_bytes=10,
+    )
+    return dataclasses.replace(event, **fields)

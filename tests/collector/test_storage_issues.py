@@ -2,63 +2,36 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import uuid
+import random
+import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
-from collector import storage
-from collector.pipeline import PreparedEvent
 from collector.storage import store_batch
 from db.issue_state import Transition
 from db.models import Issue
-from db.types import JsonText
+from tests.collector.factories import prepared_event
 from tests.db.factories import make_project
 
 AT = dt.datetime(2026, 11, 28, 22, 0, tzinfo=dt.UTC)
 
 
-def _prepared(project_id: int, at: dt.datetime, **fields: object) -> PreparedEvent:
-    event = PreparedEvent(
-        project_id=project_id,
-        event_id=uuid.uuid4().hex,
-        fingerprint="f" * 32,
-        grouping_version=1,
-        title="ValueError: bad input",
-        culprit="app.views in handle",
-        exception_type="ValueError",
-        platform="python",
-        level="error",
-        severity="medium",
-        environment="production",
-        release=None,
-        timestamp=at,
-        received_at=at,
-        message=None,
-        user_key=None,
-        tags={"env": "production"},
-        payload_json=JsonText("{}"),
-        source="sentry",
-        size_bytes=10,
-    )
-    return dataclasses.replace(event, **fields)
-
-
 def test_counts_times_releases_and_severity_of_each_batch_reach_the_row(db_session):
     project = make_project(db_session)
     first = [
-        _prepared(project.id, AT + dt.timedelta(minutes=5), user_key="u1", release="1.0"),
-        _prepared(project.id, AT, user_key="u2", release="0.9", environment="staging"),
+        prepared_event(project.id, AT + dt.timedelta(minutes=5), user_key="u1", release="1.0"),
+        prepared_event(project.id, AT, user_key="u2", release="0.9", environment="staging"),
     ]
     outcomes = store_batch(db_session, first, now=AT + dt.timedelta(minutes=6))
     db_session.commit()
     assert outcomes[0].transitions == {Transition.NEW}
     later = AT + dt.timedelta(hours=1)
     second = [
-        _prepared(project.id, later, user_key="u1", release="1.1", severity="critical", environment="canary"),
-        _prepared(project.id, later - dt.timedelta(minutes=1), user_key="u3", release="1.0"),
+        prepared_event(project.id, later, user_key="u1", release="1.1", severity="critical", environment="canary"),
+        prepared_event(project.id, later - dt.timedelta(minutes=1), user_key="u3", release="1.0"),
     ]
     outcomes = store_batch(db_session, second, now=later)
     db_session.commit()
@@ -74,7 +47,7 @@ def test_counts_times_releases_and_severity_of_each_batch_reach_the_row(db_sessi
 
 def test_a_regression_reopens_the_row_and_clears_its_resolution(db_session):
     project = make_project(db_session)
-    issue_id = store_batch(db_session, [_prepared(project.id, AT, release="1.0")], now=AT)[0].issue_id
+    issue_id = store_batch(db_session, [prepared_event(project.id, AT, release="1.0")], now=AT)[0].issue_id
     db_session.execute(
         update(Issue)
         .where(Issue.id == issue_id)
@@ -82,7 +55,7 @@ def test_a_regression_reopens_the_row_and_clears_its_resolution(db_session):
     )
     db_session.commit()
     later = AT + dt.timedelta(days=1)
-    outcomes = store_batch(db_session, [_prepared(project.id, later, release="1.1")], now=later)
+    outcomes = store_batch(db_session, [prepared_event(project.id, later, release="1.1")], now=later)
     db_session.commit()
     assert outcomes[0].transitions == {Transition.REGRESSED}
 
@@ -95,7 +68,7 @@ def test_a_regression_reopens_the_row_and_clears_its_resolution(db_session):
 
 def test_an_issue_whose_events_were_all_retries_is_not_touched(db_session):
     project = make_project(db_session)
-    event = _prepared(project.id, AT)
+    event = prepared_event(project.id, AT)
     store_batch(db_session, [event], now=AT)
     db_session.commit()
     later = AT + dt.timedelta(hours=2)
@@ -108,20 +81,52 @@ def test_an_issue_whose_events_were_all_retries_is_not_touched(db_session):
     assert (issue.times_seen, issue.updated_at) == (1, AT)
 
 
-def test_an_issue_another_collector_created_meanwhile_is_used_and_not_new(db_session, monkeypatch):
+def test_two_collectors_storing_the_same_issues_at_once_never_deadlock_and_count_every_event(db_session):
+    """Two writers (as two collector processes) store overlapping batches at the same moments, round after round:
+    issues new to both, issues both already know, in different orders within the batches."""
     if db_session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite inserts a batch's issues before it reads them: its writers take turns")
+        pytest.skip("SQLite's writers take turns on the database's one write lock")
     project = make_project(db_session)
-    store_batch(db_session, [_prepared(project.id, AT)], now=AT)
     db_session.commit()
-    # As if the other collector committed the issue just after this batch looked for it.
-    lock_issues = storage._lock_issues
-    calls = iter([[], None])
-    monkeypatch.setattr(storage, "_lock_issues", lambda *args: next(calls) or lock_issues(*args))
+    engine = db_session.get_bind()
+    rounds, per_batch = 20, 8
+    start = threading.Barrier(2)
+    outcomes: dict[int, list] = {0: [], 1: []}
 
-    outcomes = store_batch(db_session, [_prepared(project.id, AT + dt.timedelta(minutes=1))], now=AT)
-    db_session.commit()
-    assert outcomes[0].stored and outcomes[0].transitions == set()
+    def writer(n: int) -> None:
+        rng = random.Random(n)
+        with Session(engine) as session:
+            for r in range(rounds):
+                # Each round brings one issue new to both writers, plus issues from earlier rounds.
+                fingerprints = [f"round-{r}"] + [f"round-{rng.randrange(r + 1)}" for _ in range(per_batch - 1)]
+                rng.shuffle(fingerprints)
+                batch = [prepared_event(project.id, AT + dt.timedelta(seconds=r), fingerprint=f) for f in fingerprints]
+                start.wait(timeout=30)
+                outcomes[n].extend(store_batch(session, batch, now=AT))
+                session.commit()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    every = outcomes[0] + outcomes[1]
+    assert len(every) == 2 * rounds * per_batch and all(o.stored for o in every)
+
     db_session.expire_all()
-    issue = db_session.scalars(select(Issue).where(Issue.project_id == project.id)).one()
-    assert (issue.id, issue.times_seen) == (outcomes[0].issue_id, 2)
+    issues = db_session.scalars(select(Issue).where(Issue.project_id == project.id)).all()
+    assert sorted(i.fingerprint for i in issues) == sorted(f"round-{r}" for r in range(rounds))
+    assert sum(i.times_seen for i in issues) == len(every)
+    by_issue: dict[int, int] = {}
+    for o in every:
+        by_issue[o.issue_id] = by_issue.get(o.issue_id, 0) + 1
+    assert {i.id: i.times_seen for i in issues} == by_issue
+    # Each issue was new to exactly one of the two writers.
+    new = [o.issue_id for o in every if Transition.NEW in o.transitions]
+    assert sorted(new) == sorted(i.id for i in issues)
+    hourly = db_session.execute(
+        text("SELECT sum(events) FROM issue_hourly_counts WHERE issue_id IN (SELECT id FROM issues)")
+    ).scalar_one()
+    shared = db_session.execute(text("SELECT sum(events) FROM project_hourly_counts")).scalar_one()
+    assert hourly == shared == len(every)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import func, select
 
@@ -11,34 +10,15 @@ from collector.pipeline import PreparedEvent
 from collector.storage import store_batch
 from db.enums import Severity
 from db.models import Event, IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount
-from db.types import JsonText
+from tests.collector.factories import prepared_event
 from tests.db.factories import make_project
 
 AT = dt.datetime(2026, 11, 28, 22, 59, 30, tzinfo=dt.UTC)
 
 
 def _prepared(project_id: int, fingerprint: str, received_at: dt.datetime, severity: str = "high") -> PreparedEvent:
-    return PreparedEvent(
-        project_id=project_id,
-        event_id=uuid.uuid4().hex,
-        fingerprint=fingerprint,
-        grouping_version=1,
-        title=f"ValueError: {fingerprint}",
-        culprit=None,
-        exception_type="ValueError",
-        platform="python",
-        level="error",
-        severity=severity,
-        environment="production",
-        release=None,
-        timestamp=received_at,
-        received_at=received_at,
-        message=None,
-        user_key=None,
-        tags={},
-        payload_json=JsonText("{}"),
-        source="sentry",
-        size_bytes=10,
+    return prepared_event(
+        project_id, received_at, fingerprint=fingerprint, title=f"ValueError: {fingerprint}", severity=severity
     )
 
 

@@ -61,7 +61,7 @@ def test_rows_go_in_once_and_the_statement_text_stays_the_same(pg_session) -> No
     assert stored["a" * 32].payload == {"a": [1, 'x"y'], "n": 123456789012345678901234567890}
     assert stored["a" * 32].message == 'quote " and back\\slash' and stored["a" * 32].tags == {"env": "prod"}
     # None is JSON null, as SQLAlchemy's JSON type writes it, not SQL NULL
-    kinds = pg_session.execute(text("SELECT jsonb_typeof(payload) FROM events WHERE event_id = :e"), {"e": "b" * 32})
+    kinds = pg_session.execute(text("SELECT json_typeof(payload) FROM events WHERE event_id = :e"), {"e": "b" * 32})
     assert kinds.scalar_one() == "null"
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import load_only
 from sqlalchemy.schema import CreateIndex
 
 import db.models  # noqa: F401
+from collector.storage import store_batch
 from db.base import Base
 from db.enums import IssueStatus, Severity
 from db.migrate import current_revision, downgrade, head_revision, upgrade
@@ -29,6 +30,8 @@ from db.models import (
     SeverityHourlyCount,
 )
 from db.session import SchemaOutOfDate, create_db_engine, make_session_factory, open_database
+from db.types import JsonText
+from tests.collector.factories import prepared_event
 from tests.conftest import temporary_postgres_database
 from tests.db.factories import make_developer, make_event, make_issue, make_project
 
@@ -274,6 +277,84 @@ def test_postgres_compresses_new_payloads_with_lz4_where_it_can(postgres_admin_u
         assert compression(engine) == ("l" if has_lz4 else "")
         downgrade(engine, "0005")
         assert compression(engine) == ""
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_keeps_payloads_as_json_text_and_migrates_stored_ones_both_ways(postgres_admin_url):
+    payload = {"zeta": 1, "alpha": {"nested": [1, 2.5, None, "ü"]}, "b": "x" * 5000}
+
+    def column(engine) -> tuple[str, str]:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT format_type(atttypid, atttypmod), attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'events'::regclass AND attname = 'payload'"
+                )
+            ).one()
+            return row[0], row[1]
+
+    def stored(engine) -> dict:
+        with make_session_factory(engine)() as session:
+            return session.scalars(select(Event.payload)).one()
+
+    with temporary_postgres_database(postgres_admin_url) as url:
+        engine = create_db_engine(url)
+        upgrade(engine, "0006")  # the models' columns are 0006's, only the payload's type differs
+        with make_session_factory(engine)() as session:
+            make_event(session, make_issue(session, make_project(session)), payload=payload)
+            session.commit()
+        assert column(engine)[0] == "jsonb"
+        upgrade(engine)
+        lz4 = column(engine)[1]
+        assert column(engine)[0] == "json"
+        assert stored(engine) == payload  # the document stored as jsonb reads back the same as json
+        downgrade(engine, "0006")
+        assert column(engine) == ("jsonb", lz4)
+        assert stored(engine) == payload
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_leaves_a_large_events_table_as_jsonb_says_how_to_convert_and_still_stores(postgres_admin_url, caplog):
+    with temporary_postgres_database(postgres_admin_url) as url:
+        engine = create_db_engine(url)
+        upgrade(engine, "0006")
+        with make_session_factory(engine)() as session:
+            issue = make_issue(session, make_project(session))
+            session.commit()
+            session.execute(
+                text(
+                    "INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, severity, payload, "
+                    "source, size_bytes) "
+                    "SELECT :project, :issue, md5(g::text), now(), now(), 'high', '{}', 'sentry', 2 "
+                    "FROM generate_series(1, 250001) AS g"  # one past the largest table 0007 rewrites
+                ),
+                {"project": issue.project_id, "issue": issue.id},
+            )
+            session.commit()
+        with caplog.at_level("WARNING"):
+            upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            kind = conn.scalar(
+                text(
+                    "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = "
+                    "'events'::regclass AND attname = 'payload'"
+                )
+            )
+        assert kind == "jsonb"
+        assert "ALTER TABLE events ALTER COLUMN payload TYPE json USING payload::json" in caplog.text
+        # The collector's json payloads go into the jsonb column all the same.
+        with make_session_factory(engine)() as session:
+            outcome = store_batch(
+                session,
+                [prepared_event(issue.project_id, payload_json=JsonText('{"a": [1]}'))],
+                now=dt.datetime.now(dt.UTC),
+            )[0]
+            session.commit()
+            stored = session.scalars(select(Event.payload).where(Event.event_id == outcome.event_id)).one()
+        assert outcome.stored and stored == {"a": [1]}
         engine.dispose()
 
 
