@@ -109,7 +109,7 @@ def _measure_storage(database: Database, prepared: list[Any], batch: int, passes
     wall, cpu = time.perf_counter(), time.process_time()
     for items in (r[i : i + batch] for r in rounds for i in range(0, len(r), batch)):
         with sessions() as session:
-            store_batch(session, items, now=dt.datetime.now(dt.UTC))
+            store_batch(session, items, now=dt.datetime.now(dt.UTC), commit=True)
             session.commit()
     stored = len(prepared) * passes
     results = [

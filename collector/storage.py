@@ -135,17 +135,25 @@ def _event_row(item: PreparedEvent, issue_id: int, *, archived: bool) -> dict[st
 
 
 def store_batch(
-    session: Session, items: list[PreparedEvent], *, now: dt.datetime, archive: EventArchive | None = None
+    session: Session,
+    items: list[PreparedEvent],
+    *,
+    now: dt.datetime,
+    archive: EventArchive | None = None,
+    commit: bool = False,
 ) -> list[StoreOutcome]:
     """Store `items` in the session's transaction (the caller commits). Returns one outcome per item, in order.
 
     With an `archive`, payloads go there instead of the events table, written before this returns, so before the
     commit: a committed event always has its payload. The archive errors (ArchiveError) propagate.
+
+    `commit`: the caller commits right after this returns, so on PostgreSQL without an archive the COMMIT may go in
+    the batch's last round trip; the caller's `session.commit()` then finds nothing left to send.
     """
     if session.get_bind().dialect.name == "postgresql":
         from collector.storage_postgres import store_batch_postgres  # psycopg's pipeline: PostgreSQL only
 
-        return store_batch_postgres(session, items, now=now, archive=archive)
+        return store_batch_postgres(session, items, now=now, archive=archive, commit=commit)
 
     # SQLite. Issues: create the missing ones (the unique key settles a race), then read them all. The insert comes
     # first, always: sqlite3 opens the transaction (and takes the database's write lock) at the first write, and

@@ -1,9 +1,10 @@
-"""PostgreSQL's way of storing a batch (collector/storage.py has the contract): the same steps in three round trips.
+"""PostgreSQL's way of storing a batch (collector/storage.py has the contract): the same steps in two round trips.
 
 The writer thread shares the GIL with the event loop, so each answer it waits for costs it a wait for the GIL on
 top of the round trip; one statement at a time, a batch took ten. Here: (1) the new issues, the events with their
 issue found by key in SQL, the per-issue counts and users in one statement, and the issues read and locked, sent as
-one pipeline; (2) the issues' new state, the shared counts, sent as another; (3) the caller's COMMIT.
+one pipeline; (2) the issues' new state, the shared counts and, when the caller commits next (the writer), the
+COMMIT, sent as another.
 
 Locks: issues are locked `FOR NO KEY UPDATE`, which the events' foreign-key checks (`FOR KEY SHARE`) do not wait
 for, so two collectors that insert events of the same issue before locking it do not deadlock; rows every writer
@@ -96,7 +97,12 @@ _DELETE_ISSUES = "DELETE FROM issues WHERE id = ANY(CAST(%(ids)b AS BIGINT[]))"
 
 
 def store_batch_postgres(
-    session: Session, items: list[PreparedEvent], *, now: dt.datetime, archive: EventArchive | None = None
+    session: Session,
+    items: list[PreparedEvent],
+    *,
+    now: dt.datetime,
+    archive: EventArchive | None = None,
+    commit: bool = False,
 ) -> list[StoreOutcome]:
     first_by_key = first_by_issue_key(items)
     unique = unique_events(items)
@@ -149,6 +155,10 @@ def store_batch_postgres(
             if orphans:
                 statement = _DELETE_ISSUES
                 connection.execute(statement, {"ids": sorted(orphans)})
+            if commit and archive is None:  # with an archive, its writes come first
+                # As a statement of the pipeline: connection.commit() would wait for its own round trip.
+                statement = "COMMIT"
+                connection.execute(statement)
     except psycopg.Error as exc:
         # As SQLAlchemy would have raised it: the writer tells an outage from a bad batch by these.
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc

@@ -154,7 +154,7 @@ class IngestWriter:
 
     def _commit(self, items: list[PreparedEvent]) -> list[StoreOutcome]:
         with self._sessions() as session:
-            outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC), archive=self._archive)
+            outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC), archive=self._archive, commit=True)
             session.commit()
         self.batches_committed += 1
         return outcomes

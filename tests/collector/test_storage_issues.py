@@ -130,3 +130,18 @@ def test_two_collectors_storing_the_same_issues_at_once_never_deadlock_and_count
     ).scalar_one()
     shared = db_session.execute(text("SELECT sum(events) FROM project_hourly_counts")).scalar_one()
     assert hourly == shared == len(every)
+
+
+def test_with_commit_postgres_commits_in_the_batch_and_the_session_goes_on(db_session):
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL sends the COMMIT with the batch; SQLite's caller commits")
+    project = make_project(db_session)
+    db_session.commit()
+    first = store_batch(db_session, [prepared_event(project.id, AT)], now=AT, commit=True)[0]
+    with Session(db_session.get_bind()) as other:  # committed already: another connection sees it
+        assert other.scalars(select(Issue.times_seen).where(Issue.id == first.issue_id)).one() == 1
+    db_session.commit()  # nothing left to send, and no error
+    # The next batch opens a new transaction on the same session, and a rollback undoes it alone.
+    store_batch(db_session, [prepared_event(project.id, AT + dt.timedelta(minutes=1))], now=AT)
+    db_session.rollback()
+    assert db_session.scalars(select(Issue.times_seen).where(Issue.id == first.issue_id)).one() == 1
