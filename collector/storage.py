@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
 from db.enums import IssueStatus, IssueSubstatus, Severity
-from db.issue_state import INGEST_WRITES, Occurrences, Transition, record_occurrences
+from db.issue_state import INGEST_WRITES, NEW_ISSUE, Occurrences, Transition, record_occurrences
 from db.models import Event, Issue, IssueUser
 from db.rollups import Counted, count_events
 
@@ -95,19 +95,12 @@ def _issue_row(item: PreparedEvent, now: dt.datetime) -> dict[str, Any]:
         "platform": item.platform,
         "level": item.level,
         "severity": item.severity,
-        "status": IssueStatus.UNRESOLVED.value,
-        "substatus": IssueSubstatus.NEW.value,
         "first_seen": item.timestamp,
         "last_seen": item.timestamp,
-        "times_seen": 0,
-        "users_affected": 0,
         "first_release": item.release,
         "last_release": item.release,
         "last_environment": item.environment,
-        "resolved_in_next_release": False,
-        "is_regression": False,
-        "escalation_level": 0,
-        "impact_score": 0.0,
+        **NEW_ISSUE,
         "created_at": now,
         "updated_at": now,
     }

@@ -34,7 +34,7 @@ from collector.storage import (
     unique_events,
 )
 from db.bulk import unnest_params, unnest_rows, unnest_update
-from db.enums import IssueStatus, IssueSubstatus
+from db.issue_state import NEW_ISSUE
 from db.models import Event, Issue
 from db.rollups import Counted, issue_count_ctes, postgres_count_upsert, shared_counts
 from db.types import json_serializer
@@ -55,11 +55,11 @@ _NEW_ISSUE_COLUMNS = tuple(
 )  # fmt: skip
 _INSERT_NEW_ISSUES = (
     "INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, exception_type, platform, level, "
-    "severity, first_seen, last_seen, first_release, last_release, last_environment, status, substatus, times_seen, "
-    "users_affected, resolved_in_next_release, is_regression, escalation_level, impact_score, created_at, updated_at) "
+    f"severity, first_seen, last_seen, first_release, last_release, last_environment, {', '.join(NEW_ISSUE)}, "
+    "created_at, updated_at) "
     "SELECT project_id, fingerprint, grouping_version, title, culprit, exception_type, platform, level, severity, "
-    "first_seen, first_seen, first_release, first_release, last_environment, %(status)s, %(substatus)s, 0, 0, "
-    "false, false, 0, 0, %(now)s, %(now)s "
+    f"first_seen, first_seen, first_release, first_release, last_environment, "
+    f"{', '.join(f'%(new_{name})s' for name in NEW_ISSUE)}, %(now)s, %(now)s "
     f"FROM {unnest_rows(_NEW_ISSUE_COLUMNS, 'new')} "
     # Known issues are skipped before the insert, so they take no id from the sequence; a race with another
     # collector creating the same issue is settled by the unique key. Keys in order: no deadlock between inserts.
@@ -67,6 +67,7 @@ _INSERT_NEW_ISSUES = (
     "AND issues.fingerprint = new.fingerprint) "
     "ORDER BY project_id, fingerprint ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id"
 )
+_NEW_ISSUE_PARAMS = {f"new_{name}": value for name, value in NEW_ISSUE.items()}
 
 _EVENT_COLUMNS = tuple(c for c in _EVENTS.c if c.name not in ("id", "issue_id"))
 _EVENT_NAMES = ", ".join(c.name for c in _EVENT_COLUMNS)
@@ -185,8 +186,7 @@ def _new_issue_params(first_by_key: dict[tuple[int, str], PreparedEvent], now: d
         "first_seen": [i.timestamp for i in firsts],
         "first_release": [i.release for i in firsts],
         "last_environment": [i.environment for i in firsts],
-        "status": IssueStatus.UNRESOLVED.value,
-        "substatus": IssueSubstatus.NEW.value,
+        **_NEW_ISSUE_PARAMS,
         "now": now,
     }
 

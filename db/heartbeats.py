@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db import issue_state
-from db.enums import IssueStatus, IssueSubstatus, Severity
+from db.enums import Severity
 from db.models import Comment, Event, Heartbeat, Issue
 from db.rollups import Counted, count_events
 
@@ -164,16 +164,9 @@ def _raise_error(session: Session, heartbeat: Heartbeat, message: str, now: dt.d
         "platform": "other",
         "level": "fatal",
         "severity": Severity.CRITICAL.value,
-        "status": IssueStatus.UNRESOLVED.value,
-        "substatus": IssueSubstatus.NEW.value,
         "first_seen": now,
         "last_seen": now,
-        "times_seen": 0,
-        "users_affected": 0,
-        "resolved_in_next_release": False,
-        "is_regression": False,
-        "escalation_level": 0,
-        "impact_score": 0.0,
+        **issue_state.NEW_ISSUE,
         "created_at": now,
         "updated_at": now,
     }

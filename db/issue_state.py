@@ -13,6 +13,20 @@ from db.releases import is_older
 
 OPEN_STATUSES = (IssueStatus.UNRESOLVED, IssueStatus.ACKNOWLEDGED)
 
+# What an issue's row starts as, besides what its first event gives (key, title, times, release, ...): every place
+# that creates issues by insert (ingest on SQLite and PostgreSQL, heartbeats) starts them so. No events counted yet:
+# record_occurrences then folds in the first ones.
+NEW_ISSUE: dict[str, object] = {
+    "status": IssueStatus.UNRESOLVED.value,
+    "substatus": IssueSubstatus.NEW.value,
+    "times_seen": 0,
+    "users_affected": 0,
+    "resolved_in_next_release": False,
+    "is_regression": False,
+    "escalation_level": 0,
+    "impact_score": 0.0,
+}
+
 
 class Transition(StrEnum):
     """What happened to an issue that may be worth telling someone about."""
