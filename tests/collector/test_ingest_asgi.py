@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
-from collector.ingest_asgi import IngestDispatch, IngestEndpoint, RawRequest
+from collector.ingest_asgi import IngestDispatch, IngestEndpoint, KeepAliveBudget, RawRequest
 from collector.responses import Answer, json_answer
 
 
@@ -110,3 +110,11 @@ def test_anything_else_goes_on_to_the_app(scope):
     behind, sent = dispatch(scope)
     assert len(behind.seen) == 1
     assert sent == []
+
+
+def test_the_keep_alive_budget_counts_each_connection_apart_and_leaves_unix_sockets_alone():
+    budget = KeepAliveBudget(limit=3)
+    a, b = {"client": ("10.0.0.1", 5000)}, {"client": ("10.0.0.1", 5001)}
+    assert [budget.close_after(a) for _ in range(3)] == [False, False, True]
+    assert [budget.close_after(b), budget.close_after(a)] == [False, False]  # a's count began again
+    assert not any(budget.close_after({"client": None}) for _ in range(10))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ import brotli
 import pytest
 from sqlalchemy import func, select
 
+from collector.ingest_asgi import REQUESTS_PER_CONNECTION
 from db.models import Event, Issue
 from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
 
@@ -332,3 +334,30 @@ def test_the_envelope_path_without_its_slash_redirects(collector, project):
     assert response.status_code == 200
     assert bare.status_code == 307
     assert bare.headers["location"].endswith(f"/api/{project_id}/envelope/")
+
+
+def test_a_connection_is_asked_to_close_after_its_hundredth_ingest_answer_and_is_closed(collector, project):
+    """So that, with several collector processes on one socket, clients reconnect now and then and the processes
+    waiting in accept (the idle ones) take them: no process keeps most of the load for good."""
+    project_id, _, key = project
+    body = make_envelope(None, extra_items=[({"type": "session"}, b'{"sid": "x", "status": "ok"}')])
+    host, port = collector.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /api/{project_id}/envelope/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"X-Sentry-Auth: {auth_header(key)['X-Sentry-Auth']}\r\nContent-Type: application/x-sentry-envelope\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock, sock.makefile("rb") as answers:
+        closes = []
+        for _ in range(REQUESTS_PER_CONNECTION):
+            sock.sendall(head + body)
+            status = answers.readline()
+            headers = {}
+            while (line := answers.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            answers.read(int(headers["content-length"]))
+            assert status.startswith(b"HTTP/1.1 200")
+            closes.append(headers.get("connection") == "close")
+        assert closes == [False] * (REQUESTS_PER_CONNECTION - 1) + [True]
+        assert answers.read() == b""  # and the server did close it
