@@ -63,6 +63,21 @@ def _decode_all(bodies: list[bytes]) -> list[bytes]:
     return asyncio.run(run())
 
 
+def prepared_events(records: list[Any], project_id: int = 1) -> list[Any]:
+    """The corpus's events as the collector hands them to storage: decoded, parsed, normalised and prepared."""
+    received_at = dt.datetime.now(dt.UTC)
+    project = ProjectInfo(id=project_id, name="stages", scrub_rules=ScrubRules.from_settings())
+    prepared = []
+    for body in _decode_all([Body(record, "gzip").render(record.event_id) for record in records]):
+        envelope = parse_envelope(body, max_item_size=MAX_ENVELOPE_SIZE)
+        content = extract_event(envelope)
+        assert content.event is not None  # every corpus envelope holds an event
+        event_id = event_id_of(envelope, content.event)
+        event = normalize_sentry_event(content.event, received_at=received_at, event_id=event_id)
+        prepared.append(prepare_event(event, project, source="sentry", size_bytes=len(body)))
+    return prepared
+
+
 def measure(
     records: list[Any], database: Database, project_id: int, batch: int, passes: int = 1
 ) -> list[tuple[str, float]]:

@@ -43,9 +43,9 @@ def postgres_admin_url() -> str:
 
 
 @contextmanager
-def temporary_postgres_database(admin_url: str) -> Iterator[str]:
+def temporary_postgres_database(admin_url: str, prefix: str = "errlog_test") -> Iterator[str]:
     """A new, empty PostgreSQL database for the duration of the block, so test runs never collide."""
-    name = f"errlog_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
