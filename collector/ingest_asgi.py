@@ -93,7 +93,7 @@ class KeepAliveBudget:
         key = tuple(client)
         answered = self.counts.get(key, 0) + 1
         if answered >= self.limit:
-            del self.counts[key]
+            self.counts.pop(key, None)
             return True
         if answered == 1 and len(self.counts) >= 65_536:
             # Connections end without telling the app; their counts would pile up. Forgetting them all now and then

@@ -118,3 +118,5 @@ def test_the_keep_alive_budget_counts_each_connection_apart_and_leaves_unix_sock
     assert [budget.close_after(a) for _ in range(3)] == [False, False, True]
     assert [budget.close_after(b), budget.close_after(a)] == [False, False]  # a's count began again
     assert not any(budget.close_after({"client": None}) for _ in range(10))
+    every = KeepAliveBudget(limit=1)  # one answer per connection: each closes it
+    assert [every.close_after(a), every.close_after(a)] == [True, True]
