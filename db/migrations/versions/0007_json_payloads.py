@@ -13,7 +13,7 @@ of PostgreSQL's CPU per stored event: inserting the benchmark corpus's payloads 
 included), both compressed with lz4. The column's lz4 setting (0006) is set again: the type change rewrites the
 table.
 
-The rewrite holds the table's lock while it runs, and ingestion waits for it: 20-30 s per 100,000 stored events on
+The rewrite holds the table's lock while it runs, and ingestion waits for it: about 30 s per 100,000 stored events on
 the benchmark machine. So it runs here only for up to LARGEST_REWRITE events; a larger table keeps jsonb (everything
 works with either type: PostgreSQL converts on the way in, at the old cost) and the upgrade says how to convert it in
 a quiet hour (docs/deployment.md). SQLite stores JSON as text already and has nothing to change.
