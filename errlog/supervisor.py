@@ -3,8 +3,9 @@
 `errlog serve` checks the database, binds the socket, then execs this module, so the parent holds none of what the
 CLI loaded (click, settings, SQLAlchemy, uvicorn): standard library only, ~11 MiB. It starts the workers with
 `subprocess` rather than `multiprocessing`, so no resource-tracker process (~13 MiB) comes along either.
-Signals, as uvicorn's own supervisor: SIGINT/SIGTERM stop the workers and then the parent; SIGHUP replaces them
-one by one; a worker that dies is replaced, unless it never started (a broken setup would fail again and again).
+Signals, as uvicorn's own supervisor (and gunicorn's): SIGINT/SIGTERM stop the workers and then the parent; SIGHUP
+replaces them one by one; SIGTTIN starts one more worker and SIGTTOU stops one (never the last); a worker that dies is
+replaced, unless it never started (a broken setup would fail again and again).
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ class Supervisor:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.stopping = False
         self.restart_requested = False
+        self.resize_by = 0  # workers to add (or, below zero, to stop), as SIGTTIN and SIGTTOU asked
 
     def run(self) -> int:
         """Serve until SIGINT/SIGTERM: 0, or 1 when a worker failed to start (its own log says why)."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         signal.signal(signal.SIGHUP, self._restart)
+        signal.signal(signal.SIGTTIN, self._more)
+        signal.signal(signal.SIGTTOU, self._fewer)
         log.info("Started parent process [%d]", os.getpid())
         self.processes = [self._start() for _ in range(self.workers)]
         status = 0
@@ -52,6 +56,8 @@ class Supervisor:
             if self.restart_requested:
                 self.restart_requested = False
                 self._restart_all()
+            if self.resize_by:
+                self._resize()
             time.sleep(POLL_SECONDS)
         self._stop_all()
         log.info("Stopping parent process [%d]", os.getpid())
@@ -85,6 +91,18 @@ class Supervisor:
             _terminate(old)
             old.wait()
 
+    def _resize(self) -> None:
+        """Workers added or stopped as SIGTTIN and SIGTTOU asked; the last one is never stopped."""
+        wanted = max(1, len(self.processes) + self.resize_by)
+        self.resize_by = 0
+        while len(self.processes) < wanted:
+            self.processes.append(self._start())
+        while len(self.processes) > wanted:
+            newest = self.processes.pop()
+            _terminate(newest)
+            newest.wait()
+            log.info("Stopped worker process [%d]; %d left", newest.pid, len(self.processes))
+
     def _stop_all(self) -> None:
         for process in self.processes:
             _terminate(process)
@@ -98,6 +116,14 @@ class Supervisor:
     def _restart(self, signum: int, frame: FrameType | None) -> None:
         log.info("Received SIGHUP, restarting the workers")
         self.restart_requested = True
+
+    def _more(self, signum: int, frame: FrameType | None) -> None:
+        log.info("Received SIGTTIN, adding a worker")
+        self.resize_by += 1
+
+    def _fewer(self, signum: int, frame: FrameType | None) -> None:
+        log.info("Received SIGTTOU, removing a worker")
+        self.resize_by -= 1
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:

@@ -108,3 +108,19 @@ def test_the_supervisor_loads_nothing_but_the_standard_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_sigttin_adds_a_worker_and_sigttou_removes_one_but_never_the_last(supervisor) -> None:
+    process, folder = supervisor
+    eventually(lambda: len(started(folder)) == 2, "two workers starting")
+    process.send_signal(signal.SIGTTIN)
+    eventually(lambda: len(children(process.pid)) == 3, "a third worker")
+    for _ in range(3):  # one more than can go: the last worker stays
+        process.send_signal(signal.SIGTTOU)
+        time.sleep(0.2)
+    eventually(lambda: len(children(process.pid)) == 1, "all but one worker stopping")
+    time.sleep(1)  # a few supervisor rounds: the last one is neither stopped nor replaced
+    assert len(children(process.pid)) == 1 and len(started(folder)) == 3
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert not any(alive(pid) for pid in started(folder))
