@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.archive import ArchiveUnavailable, EventArchive
 from collector.pipeline import PreparedEvent
 from collector.storage import StoreOutcome, store_batch
+from db.write_turn import WriteTurn
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class IngestWriter:
         archive: EventArchive | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._turn = WriteTurn.for_engine(session_factory.kw.get("bind"))
         self._archive = archive
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._max_batch = max_batch
@@ -87,6 +89,7 @@ class IngestWriter:
             self._queue.put(None)
             self._thread.join(timeout)
             self._thread = None
+        self._turn.close()
 
     async def submit(self, item: PreparedEvent) -> StoreOutcome:
         if not self.available:
@@ -153,7 +156,7 @@ class IngestWriter:
         self._succeed([pending], outcomes)
 
     def _commit(self, items: list[PreparedEvent]) -> list[StoreOutcome]:
-        with self._sessions() as session:
+        with self._turn, self._sessions() as session:
             outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC), archive=self._archive, commit=True)
             session.commit()
         self.batches_committed += 1
