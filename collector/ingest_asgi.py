@@ -73,8 +73,8 @@ class KeepAliveBudget:
 
     With `errlog serve --workers N` the processes share one listening socket, and a connection stays with the process
     that accepted it for as long as it lives. SDKs keep theirs open, so whichever process was up first, or idle when a
-    burst of clients connected, kept most of the load for good: 29, 31 and 24 of 32 benchmark connections on one of
-    two workers, which then took 500-540 events/s instead of 830-1,000. A client that reconnects is accepted by a
+    burst of clients connected, kept most of the load for good: 29, 30 and 31 of 32 benchmark connections on one of
+    two workers, which then took 500-540 events/s instead of 740-1,000. A client that reconnects is accepted by a
     process waiting in accept, that is an idle one, so closing now and then evens the load out. One reconnect per
     `limit` requests costs a TCP handshake each time: well under 1 % of an event's CPU here.
     """

@@ -1,6 +1,6 @@
 """Stores a batch of prepared events in one transaction: issues upserted, duplicates skipped, counts folded in.
 
-SQLite here; PostgreSQL in collector/storage_postgres.py (the same steps in three round trips).
+SQLite here; PostgreSQL in collector/storage_postgres.py (the same steps in two round trips).
 """
 
 from __future__ import annotations
