@@ -15,6 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # A worker that writes its pid into the folder and waits to be stopped.
 WORKER = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1], str(os.getpid())).touch(); time.sleep(120)"
+# One that also beats on the supervisor's pipe, as it asks, until a file named after its pid appears in hung/.
+BEATING_WORKER = """
+import os, pathlib, sys, time
+folder = pathlib.Path(sys.argv[1])
+(folder / str(os.getpid())).touch()
+fd, interval = int(os.environ["ERRLOG_HEARTBEAT_FD"]), float(os.environ["ERRLOG_HEARTBEAT_SECONDS"])
+while not (folder.parent / "hung" / str(os.getpid())).exists():
+    os.write(fd, b".")
+    time.sleep(interval)
+time.sleep(120)
+"""
 
 
 def supervise(*args: str) -> subprocess.Popen[str]:
@@ -124,3 +135,50 @@ def test_sigttin_adds_a_worker_and_sigttou_removes_one_but_never_the_last(superv
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     assert not any(alive(pid) for pid in started(folder))
+
+
+def test_a_worker_that_stops_beating_is_killed_and_replaced_while_beating_ones_stay(tmp_path: Path) -> None:
+    folder, hung = tmp_path / "workers", tmp_path / "hung"
+    folder.mkdir()
+    hung.mkdir()
+    process = supervise("--workers", "2", "--timeout", "1", "--", sys.executable, "-c", BEATING_WORKER, str(folder))
+    try:
+        eventually(lambda: len(started(folder)) == 2, "two workers starting")
+        time.sleep(3)  # three timeouts: workers that beat are left alone
+        first, second = sorted(started(folder))
+        assert children(process.pid) == {first, second}
+        (hung / str(first)).touch()
+        eventually(lambda: len(started(folder)) == 3, "a worker replacing the silent one")
+        eventually(lambda: not alive(first), "the silent worker's end")
+        assert children(process.pid) == started(folder) - {first}
+        assert second in children(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, errors = process.communicate()
+    assert f"Worker process [{first}] sent no heartbeat" in errors
+    assert f"[{second}] sent no heartbeat" not in errors
+
+
+def test_a_starting_worker_has_more_than_the_timeout_for_its_first_beat(tmp_path: Path) -> None:
+    # WORKER never beats: as a worker still importing the collector, it is given STARTUP_GRACE_SECONDS, not 1 s.
+    process = supervise("--workers", "2", "--timeout", "1", "--", sys.executable, "-c", WORKER, str(tmp_path))
+    try:
+        eventually(lambda: len(started(tmp_path)) == 2, "two workers starting")
+        time.sleep(3)
+        assert children(process.pid) == started(tmp_path)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def test_a_negative_timeout_is_refused() -> None:
+    process = supervise("--workers", "1", "--timeout", "-1", "--", sys.executable, "-c", WORKER, "/nonexistent")
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "--timeout must be 0 (no heartbeats) or more" in errors
