@@ -7,8 +7,10 @@ one pipeline; (2) the issues' new state, the shared counts and, when the caller 
 COMMIT, sent as another.
 
 Locks: issues are locked `FOR NO KEY UPDATE`, which the events' foreign-key checks (`FOR KEY SHARE`) do not wait
-for, so two collectors that insert events of the same issue before locking it do not deadlock; rows every writer
-shares (the per-project and per-severity counts) are written in the last pipeline, held only until the commit.
+for, so two collectors that insert events of the same issue before locking it do not deadlock (two writers of one
+issue within the same hour and day take turns even earlier, on its count rows; tests/collector/test_storage_issues.py
+steps through the other case); rows every writer shares (the per-project and per-severity counts) are written in the
+last pipeline, held only until the commit.
 """
 
 from __future__ import annotations

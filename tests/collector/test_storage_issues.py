@@ -132,6 +132,58 @@ def test_two_collectors_storing_the_same_issues_at_once_never_deadlock_and_count
     assert hourly == shared == len(every)
 
 
+def test_a_writer_locks_its_issues_while_another_holds_their_foreign_key_locks(db_session):
+    """The deadlock the lock mode avoids, step by step: two writers insert events of one issue (each insert's
+    foreign-key check takes FOR KEY SHARE on the issue), then both lock the issue. FOR UPDATE would wait for the
+    other's KEY SHARE, each for the other's; FOR NO KEY UPDATE waits for neither, so the first locks at once and the
+    second waits only for the first's commit."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns on the database's one write lock")
+    from collector import storage_postgres
+    from collector.storage import unique_events
+
+    project = make_project(db_session)
+    db_session.commit()
+    fingerprint = "shared-issue"
+    store_batch(db_session, [prepared_event(project.id, AT, fingerprint=fingerprint)], now=AT, commit=True)
+    db_session.commit()
+    lock = {"projects": [project.id], "fingerprints": [fingerprint]}
+
+    def events_of_the_issue(days_later: int) -> dict:
+        # Days apart: writers of one issue in the same hour already take turns on its hourly count's row.
+        item = prepared_event(project.id, AT + dt.timedelta(days=days_later), fingerprint=fingerprint)
+        return storage_postgres._event_params(unique_events([item]), archived=False)
+
+    engine = db_session.get_bind()
+    first, second = (engine.raw_connection() for _ in range(2))
+    try:
+        a, b = first.driver_connection, second.driver_connection
+        for conn in (a, b):
+            conn.execute("SET lock_timeout = '5s'")
+            conn.commit()
+        assert len(a.execute(storage_postgres._STORE_EVENTS, events_of_the_issue(1)).fetchall()) == 1
+        assert len(b.execute(storage_postgres._STORE_EVENTS, events_of_the_issue(2)).fetchall()) == 1
+        # b holds KEY SHARE on the issue now; a's lock must not wait for it (it would time out after 5 s).
+        assert len(a.execute(storage_postgres._LOCK_ISSUES, lock).fetchall()) == 1
+        second_locked = threading.Event()
+
+        def second_writer() -> None:
+            b.execute(storage_postgres._LOCK_ISSUES, lock).fetchall()
+            second_locked.set()
+            b.commit()
+
+        waiting = threading.Thread(target=second_writer)
+        waiting.start()
+        assert not second_locked.wait(0.5)  # b waits for a, as it should: one writer at a time per issue
+        a.commit()
+        waiting.join(timeout=10)
+        assert second_locked.is_set()
+    finally:
+        first.close()
+        second.close()
+    assert db_session.execute(text("SELECT count(*) FROM events")).scalar_one() == 3
+
+
 def test_with_commit_postgres_commits_in_the_batch_and_the_session_goes_on(db_session):
     if db_session.get_bind().dialect.name != "postgresql":
         pytest.skip("only PostgreSQL sends the COMMIT with the batch; SQLite's caller commits")
