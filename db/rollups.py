@@ -44,24 +44,33 @@ def day_of(at: dt.datetime) -> dt.datetime:
 def count_events(session: Session, events: Iterable[Counted]) -> None:
     """Add newly stored events to the hourly and daily counts per issue and per (project, severity), and to the
     hourly counts per severity."""
-    events = list(events)
-    by_issue_hour: Counter[tuple[int, dt.datetime]] = Counter()
-    for event in events:
-        by_issue_hour[(event.issue_id, hour_of(event.received_at))] += 1
-    if not by_issue_hour:
-        return
-    by_issue_day: Counter[tuple[int, dt.datetime]] = Counter()
-    for (issue_id, hour), n in by_issue_hour.items():
-        by_issue_day[(issue_id, day_of(hour))] += n
-    _add(session, IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour)
-    _add(session, IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day)
-    count_shared(session, events)
+    for table, key, counts in all_counts(events):
+        _add(session, table, key, counts)
 
 
 def count_shared(session: Session, events: Iterable[Counted]) -> None:
     """Add events to the counts every writer shares (per project and severity, per severity)."""
     for table, key, counts in shared_counts(events):
         _add(session, table, key, counts)
+
+
+def all_counts(events: Iterable[Counted]) -> list[tuple[Any, tuple[str, ...], Counter[Any]]]:
+    """The additions to every roll-up, as (table, key columns, counts by key), in the order to write them: each
+    issue's own counts first, then those every writer shares."""
+    events = list(events)
+    by_issue_hour: Counter[tuple[int, dt.datetime]] = Counter()
+    for event in events:
+        by_issue_hour[(event.issue_id, hour_of(event.received_at))] += 1
+    if not by_issue_hour:
+        return []
+    by_issue_day: Counter[tuple[int, dt.datetime]] = Counter()
+    for (issue_id, hour), n in by_issue_hour.items():
+        by_issue_day[(issue_id, day_of(hour))] += n
+    return [
+        (IssueHourlyCount.__table__, ("issue_id", "hour"), by_issue_hour),
+        (IssueDailyCount.__table__, ("issue_id", "day"), by_issue_day),
+        *shared_counts(events),
+    ]
 
 
 def shared_counts(events: Iterable[Counted]) -> list[tuple[Any, tuple[str, ...], Counter[Any]]]:

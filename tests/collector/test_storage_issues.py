@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from collector.storage import store_batch
@@ -197,3 +198,38 @@ def test_with_commit_postgres_commits_in_the_batch_and_the_session_goes_on(db_se
     store_batch(db_session, [prepared_event(project.id, AT + dt.timedelta(minutes=1))], now=AT)
     db_session.rollback()
     assert db_session.scalars(select(Issue.times_seen).where(Issue.id == first.issue_id)).one() == 1
+
+
+def test_stored_times_compare_equal_to_the_orm_s_own_and_read_back_aware(db_session):
+    """SQLite keeps times as text, compared as text: what storage writes must be what SQLAlchemy's column type
+    writes for the same time (else `WHERE last_seen = :t` or `> :t` would miss rows), whatever zone it came in."""
+    from db.models import Event, IssueHourlyCount, IssueUser
+    from db.rollups import hour_of
+
+    project = make_project(db_session)
+    db_session.commit()
+    # A whole second (no microseconds to print) given in another zone: both are where formats could drift.
+    at = dt.datetime(2026, 11, 28, 23, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    item = prepared_event(project.id, at, user_key="u1")
+    [outcome] = store_batch(db_session, [item], now=at)
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.scalars(select(Event.id).where(Event.timestamp == at, Event.received_at == at)).one()
+    issue = db_session.scalars(
+        select(Issue).where(Issue.first_seen == at, Issue.last_seen == at, Issue.updated_at == at)
+    ).one()
+    assert issue.id == outcome.issue_id and issue.first_seen.tzinfo is not None
+    assert issue.first_seen == at and issue.resolved_in_next_release is False
+    assert db_session.scalars(select(IssueUser.first_seen).where(IssueUser.first_seen == at)).one() == at
+    assert db_session.scalars(select(IssueHourlyCount.events).where(IssueHourlyCount.hour == hour_of(at))).one() == 1
+    assert db_session.scalars(select(Issue.id).where(Issue.last_seen > at - dt.timedelta(microseconds=1))).one()
+
+
+def test_a_naive_time_is_refused_rather_than_stored_in_the_wrong_zone(db_session):
+    project = make_project(db_session)
+    db_session.commit()
+    naive = dt.datetime(2026, 11, 28, 22, 0)
+    with pytest.raises((ValueError, TypeError, StatementError)):
+        store_batch(db_session, [prepared_event(project.id, naive)], now=AT)
+    db_session.rollback()
+    assert db_session.scalars(select(Issue).where(Issue.project_id == project.id)).all() == []
