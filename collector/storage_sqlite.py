@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
@@ -70,6 +71,10 @@ def store_batch_sqlite(
     cursor = connection.cursor()
     try:
         return _store(cursor, items, now, archive)
+    except sqlite3.Error as exc:
+        # As SQLAlchemy would have raised it: the writer tells an outage (OperationalError: the database is locked,
+        # read-only, out of disk) from a bad batch (IntegrityError) by these.
+        raise DBAPIError.instance("storing a batch of events", None, exc, sqlite3.Error) from exc
     finally:
         cursor.close()
 

@@ -233,3 +233,26 @@ def test_a_naive_time_is_refused_rather_than_stored_in_the_wrong_zone(db_session
         store_batch(db_session, [prepared_event(project.id, naive)], now=AT)
     db_session.rollback()
     assert db_session.scalars(select(Issue).where(Issue.project_id == project.id)).all() == []
+
+
+def test_a_database_that_refuses_writes_is_an_outage_not_a_bad_batch(db_session):
+    """The writer answers 503 and probes for an OperationalError, and rejects events one by one (400) for others:
+    SQLite's own errors must reach it as SQLAlchemy's, as they did before storage used the sqlite3 connection."""
+    if db_session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's path is tested with a stopped server (test_storage_outage.py)")
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from collector.writer import _is_outage
+
+    project = make_project(db_session)
+    db_session.commit()
+    db_session.execute(text("PRAGMA query_only = ON"))  # as a read-only file or a full disk would refuse
+    with pytest.raises(OperationalError) as refused:
+        store_batch(db_session, [prepared_event(project.id, AT)], now=AT)
+    assert _is_outage(refused.value)
+    db_session.rollback()
+    db_session.execute(text("PRAGMA query_only = OFF"))
+    with pytest.raises(IntegrityError) as bad:  # the CHECK constraint of the severity column
+        store_batch(db_session, [prepared_event(project.id, AT, severity="catastrophic")], now=AT)
+    assert not _is_outage(bad.value)
+    db_session.rollback()
