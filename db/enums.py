@@ -16,7 +16,11 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for critical, 3 for low: sorts the most urgent first."""
-        return list(Severity).index(self)
+        return _SEVERITY_RANKS[self]
+
+
+# Looked up for every stored event (db/issue_state.py): a dict, not a scan of the members.
+_SEVERITY_RANKS = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class IssueStatus(StrEnum):
