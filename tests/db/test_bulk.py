@@ -24,7 +24,7 @@ TAIL = "ON CONFLICT (project_id, event_id) DO NOTHING RETURNING event_id"
 @pytest.fixture
 def pg_session(db_session):
     if db_session.get_bind().dialect.name != "postgresql":
-        pytest.skip("db.bulk is PostgreSQL's path; SQLite inserts with SQLAlchemy's multi-row statements")
+        pytest.skip("db.bulk is PostgreSQL's path; SQLite's storage binds its own rows (storage_sqlite.py)")
     return db_session
 
 
