@@ -256,3 +256,23 @@ def test_a_database_that_refuses_writes_is_an_outage_not_a_bad_batch(db_session)
         store_batch(db_session, [prepared_event(project.id, AT, severity="catastrophic")], now=AT)
     assert not _is_outage(bad.value)
     db_session.rollback()
+
+
+def test_the_largest_batch_the_settings_allow_is_stored_in_one_go(db_session):
+    """ERRLOG_INGEST_BATCH_SIZE goes up to 1,000 events, each a new issue here: every row of a statement is bound at
+    once (24,000 values for the issues on SQLite, under its limit of 32,766)."""
+    from errlog.settings import Settings
+
+    largest = next(m.le for m in Settings.model_fields["ingest_batch_size"].metadata if hasattr(m, "le"))
+    assert largest == 1000
+    project = make_project(db_session)
+    db_session.commit()
+    batch = [
+        prepared_event(project.id, AT, fingerprint=f"site-{n}", user_key=f"user-{n}", release=f"1.{n}")
+        for n in range(largest)
+    ]
+    outcomes = store_batch(db_session, batch, now=AT)
+    db_session.commit()
+    assert len(outcomes) == largest and all(o.stored and Transition.NEW in o.transitions for o in outcomes)
+    assert db_session.execute(text("SELECT count(*) FROM issues")).scalar_one() == largest
+    assert db_session.execute(text("SELECT count(*) FROM issue_users")).scalar_one() == largest
