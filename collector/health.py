@@ -46,7 +46,7 @@ async def ready(request: Request) -> JSONResponse:
         checks.append(_check("archive", run_in_threadpool(archive.ping)))
     results = dict(await asyncio.gather(*checks))
     writer = request.app.state.ingest.writer
-    results["ingest"] = {"ok": writer.available, "pending": writer.pending}
+    results["ingest"] = {"ok": writer.available and not writer.stuck, "pending": writer.pending}
     ok = all(bool(r["ok"]) for r in results.values())
     return JSONResponse({"status": "ready" if ok else "unavailable", "checks": results}, status_code=200 if ok else 503)
 

@@ -24,6 +24,11 @@ from db.write_turn import WriteTurn
 log = logging.getLogger(__name__)
 
 
+# A batch still being written after this long means the database is not answering (a host that drops packets, a
+# server that hangs): new events are answered 503 at once instead of queuing behind it. Batches take milliseconds.
+STUCK_AFTER_SECONDS = 1.0
+
+
 class StorageUnavailable(Exception):
     """The database (or the event archive) cannot take writes right now; the client should retry later (503)."""
 
@@ -70,6 +75,7 @@ class IngestWriter:
         self._probe_interval = probe_interval
         self._on_committed = on_committed
         self._pending = 0
+        self._writing_since: float | None = None  # when the batch being written began, if one is
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.available = True
@@ -78,6 +84,12 @@ class IngestWriter:
     @property
     def pending(self) -> int:
         return self._pending
+
+    @property
+    def stuck(self) -> bool:
+        """Whether the batch being written has taken longer than STUCK_AFTER_SECONDS so far."""
+        since = self._writing_since
+        return since is not None and time.monotonic() - since > STUCK_AFTER_SECONDS
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="errlog-ingest-writer", daemon=True)
@@ -92,7 +104,7 @@ class IngestWriter:
         self._turn.close()
 
     async def submit(self, item: PreparedEvent) -> StoreOutcome:
-        if not self.available:
+        if not self.available or self.stuck:
             raise StorageUnavailable("storage is unavailable")
         with self._lock:
             if self._pending >= self._max_pending:
@@ -124,6 +136,13 @@ class IngestWriter:
             self._write(batch)
 
     def _write(self, batch: list[_Pending]) -> None:
+        self._writing_since = time.monotonic()
+        try:
+            self._write_batch(batch)
+        finally:
+            self._writing_since = None
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
         try:
             if not self.available and not self._probe():
                 self._fail(batch, StorageUnavailable("storage is unavailable"))
