@@ -63,6 +63,7 @@ class DetailPane(ErrorPane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.error_id: int | None = None
+        self.summary: ErrorSummary | None = None  # what the queue knew of it, until the detail has loaded
         self.detail: ErrorDetail | None = None
         self.events: list[EventSummary] = []
         self.event_index = 0
@@ -90,6 +91,7 @@ class DetailPane(ErrorPane):
         """Show this error (a summary from the queue shows at once while the rest loads)."""
         if error_id != self.error_id:
             self.error_id = error_id
+            self.summary = summary
             self.detail = None
             self.events = []
             self.event_index = 0
@@ -103,11 +105,15 @@ class DetailPane(ErrorPane):
         self.reload()
 
     def targets(self) -> list[ErrorSummary]:
-        return [self.detail.summary()] if self.detail is not None else []
+        # Before the detail has loaded, the keys act on the error the header already shows.
+        if self.detail is not None:
+            return [self.detail.summary()]
+        return [self.summary] if self.summary is not None else []
 
     def apply_errors(self, errors: list[ErrorSummary]) -> None:
         for error in errors:
             if error.id == self.error_id:
+                self.summary = error
                 self._show_header(error)
                 self.reload()  # the timeline now holds the action
 
