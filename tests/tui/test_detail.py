@@ -3,6 +3,7 @@ stepping through events, and actions from the detail pane."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -13,7 +14,7 @@ from db.enums import Role, Severity
 from db.types import utcnow
 from tests.collector.api.conftest import ApiClients
 from tests.db.factories import make_developer, make_event, make_issue, make_project
-from tests.tui.conftest import console, screen_text, settle, toasts
+from tests.tui.conftest import console, screen_text, settle, toasts, wait_until
 from tui.widgets import DetailPane, QueuePane
 
 pytestmark = pytest.mark.anyio
@@ -149,6 +150,33 @@ async def test_actions_from_the_detail_pane_show_in_its_timeline(api: ApiClients
         queue = pilot.app.screen.query_one(QueuePane)
         assert queue.errors[error_id].status == "acknowledged"
         assert pilot.app.screen.query_one(DetailPane).error_id == error_id
+
+
+async def test_the_keys_act_on_the_opened_error_before_its_detail_has_loaded(api: ApiClients, monkeypatch) -> None:
+    error_id = seed(api)
+    loaded = asyncio.Event()
+    fetch = DetailPane.fetch
+
+    async def slow_fetch(self: DetailPane, client: Any) -> Any:
+        await loaded.wait()  # as over a slow link: the header (from the queue) shows, the rest has not come
+        return await fetch(self, client)
+
+    monkeypatch.setattr(DetailPane, "fetch", slow_fetch)
+    async with console(api, size=(100, 50)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        pane = pilot.app.screen.query_one(DetailPane)
+        assert pane.error_id == error_id and pane.detail is None
+        await pilot.press("K")
+
+        def acknowledged() -> bool:
+            with api.as_role(Role.VIEWER) as viewer:
+                return bool(viewer.get(f"/errors/{error_id}/").json()["status"] == "acknowledged")
+
+        await wait_until(pilot, acknowledged, "the acknowledgement")
+        assert "No error here to act on" not in toasts(pilot.app)
+        loaded.set()
+        await settle(pilot)
 
 
 async def test_detail_with_nothing_open(api: ApiClients) -> None:
