@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.errlog.test_supervisor import children as child_pids
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -154,19 +156,6 @@ def test_a_worker_whose_collector_cannot_start_exits_with_startup_failure(isolat
     assert result.returncode == 3, result.stderr
 
 
-def worker_pids(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.add(int(entry))
-    return found
-
-
 def test_a_frozen_worker_is_killed_and_replaced_and_the_others_keep_serving(isolated_environment):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -182,16 +171,16 @@ def test_a_frozen_worker_is_killed_and_replaced_and_the_others_keep_serving(isol
         url = f"http://127.0.0.1:{port}/api/error-logging"
         assert wait_for(lambda: httpx.get(f"{url}/ready/", timeout=2)).status_code == 200
         deadline = time.monotonic() + 60
-        while len(worker_pids(serve.pid)) < 2 and time.monotonic() < deadline:
+        while len(child_pids(serve.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(5)  # more than two timeouts: workers whose loops turn are left alone
-        first, second = sorted(worker_pids(serve.pid))
+        first, second = sorted(child_pids(serve.pid))
         os.kill(first, signal.SIGSTOP)  # frozen: no event loop runs, no heartbeat
         deadline = time.monotonic() + 30
-        while first in worker_pids(serve.pid) or len(worker_pids(serve.pid)) < 2:
+        while first in child_pids(serve.pid) or len(child_pids(serve.pid)) < 2:
             assert time.monotonic() < deadline, "the frozen worker was not replaced"
             time.sleep(0.1)
-        assert second in worker_pids(serve.pid)
+        assert second in child_pids(serve.pid)
         # The listening socket is served again by two workers: every connection gets an answer.
         for _ in range(10):
             with httpx.Client() as client:
