@@ -578,6 +578,10 @@ def test_real_sentry_sdk_event_with_secrets_in_local_variables() -> None:
     try:
         with sentry_sdk.new_scope() as scope:
             scope.set_client(client)
+            # Breadcrumbs other tests left in the process's scopes (their URLs' random ports can hold "4111") are
+            # not this event's.
+            scope.clear_breadcrumbs()
+            sentry_sdk.get_isolation_scope().clear_breadcrumbs()
             scope.set_user({"id": "42", "email": "ada@example.com", "ip_address": "203.0.113.7"})
             try:
                 checkout(password=PASSWORD, card_number=CARD)
