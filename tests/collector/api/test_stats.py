@@ -112,7 +112,9 @@ def test_stats_windows_and_intervals(api, viewer):
 def test_stats_over_a_week_by_hour_count_each_service_and_event_once(api, viewer):
     # The series reads the per-severity hours; the services read whole days, and hours before the first midnight.
     now = utcnow().replace(microsecond=0)
-    start = now.replace(minute=0, second=0) - dt.timedelta(hours=167)
+    this_hour = now.replace(minute=0, second=0)
+    start = this_hour - dt.timedelta(hours=167)
+    just_now = max(this_hour, now - dt.timedelta(minutes=1))  # in the last bucket, also in an hour's first minute
     with api.collector.session() as session:
         payments, search = make_project(session, "payments"), make_project(session, "search")
         loud = make_issue(session, payments, severity=Severity.HIGH, first_seen=start - dt.timedelta(hours=1))
@@ -122,8 +124,8 @@ def test_stats_over_a_week_by_hour_count_each_service_and_event_once(api, viewer
             (loud, start),
             (loud, start + dt.timedelta(minutes=30)),
             (quiet, now - dt.timedelta(days=2)),
-            (quiet, now - dt.timedelta(minutes=1)),
-            (loud, now - dt.timedelta(minutes=1)),
+            (quiet, just_now),
+            (loud, just_now),
         ]:
             make_event(session, issue, received_at=at)
         session.commit()
