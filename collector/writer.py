@@ -75,7 +75,7 @@ class IngestWriter:
         self._probe_interval = probe_interval
         self._on_committed = on_committed
         self._pending = 0
-        self._writing_since: float | None = None  # when the batch being written began, if one is
+        self._writing_since: float | None = None  # when the transaction being written began, if one is
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.available = True
@@ -87,7 +87,8 @@ class IngestWriter:
 
     @property
     def stuck(self) -> bool:
-        """Whether the batch being written has taken longer than STUCK_AFTER_SECONDS so far."""
+        """Whether the transaction being written (or the probe of a database that was away) has taken longer than
+        STUCK_AFTER_SECONDS so far."""
         since = self._writing_since
         return since is not None and time.monotonic() - since > STUCK_AFTER_SECONDS
 
@@ -175,6 +176,9 @@ class IngestWriter:
         self._succeed([pending], outcomes)
 
     def _commit(self, items: list[PreparedEvent]) -> list[StoreOutcome]:
+        # Each transaction is timed on its own: a batch stored one event at a time after a failure takes as long as
+        # its commits together, and is not stuck for it.
+        self._writing_since = time.monotonic()
         with self._turn, self._sessions() as session:
             outcomes = store_batch(session, items, now=dt.datetime.now(dt.UTC), archive=self._archive, commit=True)
             session.commit()
