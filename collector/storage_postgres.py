@@ -35,7 +35,7 @@ from collector.storage import (
     record_batch,
     unique_events,
 )
-from db.bulk import unnest_params, unnest_rows, unnest_update
+from db.bulk import rows_from, rows_params, table_columns, update_rows
 from db.issue_state import NEW_ISSUE
 from db.models import Event, Issue
 from db.rollups import Counted, issue_count_ctes, postgres_count_upsert, shared_counts
@@ -62,7 +62,7 @@ _INSERT_NEW_ISSUES = (
     "SELECT project_id, fingerprint, grouping_version, title, culprit, exception_type, platform, level, severity, "
     f"first_seen, first_seen, first_release, first_release, last_environment, "
     f"{', '.join(f'%(new_{name})s' for name in NEW_ISSUE)}, %(now)s, %(now)s "
-    f"FROM {unnest_rows(_NEW_ISSUE_COLUMNS, 'new')} "
+    f"FROM {rows_from(_NEW_ISSUE_COLUMNS, 'new')} "
     # Known issues are skipped before the insert, so they take no id from the sequence; a race with another
     # collector creating the same issue is settled by the unique key. Keys in order: no deadlock between inserts.
     "WHERE NOT EXISTS (SELECT 1 FROM issues WHERE issues.project_id = new.project_id "
@@ -72,13 +72,14 @@ _INSERT_NEW_ISSUES = (
 _NEW_ISSUE_PARAMS = {f"new_{name}": value for name, value in NEW_ISSUE.items()}
 
 _EVENT_COLUMNS = tuple(c for c in _EVENTS.c if c.name not in ("id", "issue_id"))
+_BATCH_COLUMNS = (*_EVENT_COLUMNS, _ISSUES.c.fingerprint)  # each event's issue is found by its key
 _EVENT_NAMES = ", ".join(c.name for c in _EVENT_COLUMNS)
 _STORE_EVENTS = (
     # An event_id already stored is a retry: not inserted, not returned, not counted.
     "WITH stored AS ("
     f"INSERT INTO events (issue_id, {_EVENT_NAMES}) "
     f"SELECT issues.id, {', '.join(f'batch.{c.name}' for c in _EVENT_COLUMNS)} "
-    f"FROM {unnest_rows((*_EVENT_COLUMNS, _ISSUES.c.fingerprint))} "
+    f"FROM {rows_from(_BATCH_COLUMNS)} "
     "JOIN issues ON issues.project_id = batch.project_id AND issues.fingerprint = batch.fingerprint "
     "ON CONFLICT (event_id, project_id) DO NOTHING "
     "RETURNING project_id, event_id, issue_id, received_at, user_key, timestamp), "
@@ -95,7 +96,8 @@ _LOCK_ISSUES = (
     "WHERE project_id = ANY(CAST(%(projects)b AS INTEGER[])) AND fingerprint = ANY(CAST(%(fingerprints)b AS TEXT[])) "
     "ORDER BY id FOR NO KEY UPDATE"
 )
-_WRITE_ISSUES = unnest_update(_ISSUES, "id", WRITTEN_COLUMNS)
+_WRITE_ISSUES = update_rows(_ISSUES, "id", WRITTEN_COLUMNS)
+_WRITE_ISSUE_COLUMNS = table_columns(_ISSUES, ("id", *WRITTEN_COLUMNS))
 _DELETE_ISSUES = "DELETE FROM issues WHERE id = ANY(CAST(%(ids)b AS BIGINT[]))"
 
 
@@ -151,7 +153,7 @@ def store_batch_postgres(
             if changed:
                 statement = _WRITE_ISSUES
                 rows = [issue_write_row(issue, now) for issue in changed]
-                connection.execute(statement, unnest_params(_ISSUES, ("id", *WRITTEN_COLUMNS), rows))
+                connection.execute(statement, rows_params(_WRITE_ISSUE_COLUMNS, rows))
             for table, columns, counts in shared:
                 statement, params = postgres_count_upsert(table, columns, counts)
                 connection.execute(statement, params)
@@ -174,32 +176,36 @@ def store_batch_postgres(
 
 
 def _new_issue_params(first_by_key: dict[tuple[int, str], PreparedEvent], now: dt.datetime) -> dict[str, Any]:
-    firsts = list(first_by_key.values())
-    return {
-        "project_id": [i.project_id for i in firsts],
-        "fingerprint": [i.fingerprint for i in firsts],
-        "grouping_version": [i.grouping_version for i in firsts],
-        "title": [i.title[:500] for i in firsts],
-        "culprit": [i.culprit[:500] if i.culprit else None for i in firsts],
-        "exception_type": [i.exception_type[:200] if i.exception_type else None for i in firsts],
-        "platform": [i.platform for i in firsts],
-        "level": [i.level for i in firsts],
-        "severity": [i.severity for i in firsts],
-        "first_seen": [i.timestamp for i in firsts],
-        "first_release": [i.release for i in firsts],
-        "last_environment": [i.environment for i in firsts],
-        **_NEW_ISSUE_PARAMS,
-        "now": now,
-    }
+    rows = [
+        {
+            "project_id": i.project_id,
+            "fingerprint": i.fingerprint,
+            "grouping_version": i.grouping_version,
+            "title": i.title[:500],
+            "culprit": i.culprit[:500] if i.culprit else None,
+            "exception_type": i.exception_type[:200] if i.exception_type else None,
+            "platform": i.platform,
+            "level": i.level,
+            "severity": i.severity,
+            "first_seen": i.timestamp,
+            "first_release": i.release,
+            "last_environment": i.environment,
+        }
+        for i in first_by_key.values()
+    ]
+    return {**rows_params(_NEW_ISSUE_COLUMNS, rows, "new"), **_NEW_ISSUE_PARAMS, "now": now}
 
 
 def _event_params(unique: dict[tuple[int, str], PreparedEvent], *, archived: bool) -> dict[str, Any]:
     items = list(unique.values())
-    params: dict[str, Any] = {c.name: [getattr(i, c.name) for i in items] for c in _PLAIN_EVENT_COLUMNS}
+    rows = [{name: getattr(i, name) for name in _PLAIN_EVENT_NAMES} for i in items]
+    params = rows_params(_PLAIN_EVENT_COLUMNS, rows)
+    # The JSON columns' arrays, written here: tags by the engines' encoder, payloads already encoded (or archived).
     params["tags"] = [json_serializer(i.tags) for i in items]
     params["payload"] = [None if archived else i.payload_json for i in items]
     return params
 
 
-# The event columns whose values are the PreparedEvent attribute of the same name, as they are.
-_PLAIN_EVENT_COLUMNS = tuple(c for c in (*_EVENT_COLUMNS, _ISSUES.c.fingerprint) if c.name not in ("tags", "payload"))
+# The event columns whose values are the PreparedEvent attribute of the same name, as they are: all but the JSON ones.
+_PLAIN_EVENT_COLUMNS = tuple(c for c in _BATCH_COLUMNS if c.name not in ("tags", "payload"))
+_PLAIN_EVENT_NAMES = tuple(c.name for c in _PLAIN_EVENT_COLUMNS)

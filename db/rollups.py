@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.bulk import execute, unnest_insert, unnest_params
+from db.bulk import execute, insert_rows, rows_params, table_columns
 from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
 
 HOUR = dt.timedelta(hours=1)
@@ -119,7 +119,7 @@ def _add(session: Session, table: Any, key: tuple[str, ...], counts: Counter[Any
 
 def postgres_count_upsert(table: Any, key: tuple[str, ...], counts: Counter[Any]) -> tuple[str, dict[str, Any]]:
     """The statement and parameters that add `counts` to `table` on PostgreSQL."""
-    return _unnest_upsert(table, key), unnest_params(table, (*key, "events"), _rows(key, counts))
+    return _upsert(table, key), rows_params(table_columns(table, (*key, "events")), _rows(key, counts))
 
 
 def _rows(key: tuple[str, ...], counts: Counter[Any]) -> list[dict[str, Any]]:
@@ -127,10 +127,10 @@ def _rows(key: tuple[str, ...], counts: Counter[Any]) -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=8)
-def _unnest_upsert(table: Any, key: tuple[str, ...]) -> str:
-    # The rows as arrays (db.bulk): the same text whatever the batch, prepared once, all rows in one round trip.
+def _upsert(table: Any, key: tuple[str, ...]) -> str:
+    # The rows as one document (db.bulk): the same text whatever the batch, prepared once, all rows in one round trip.
     keys = ", ".join(key)
-    return unnest_insert(
+    return insert_rows(
         table,
         (*key, "events"),
         f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET events = {table.name}.events + excluded.events",

@@ -1,14 +1,15 @@
-"""db.bulk: PostgreSQL statements over many rows with fixed text, rows as binary arrays."""
+"""db.bulk: PostgreSQL statements over many rows with fixed text, rows as one JSON document (JSON columns beside it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from db.bulk import execute, unnest_insert, unnest_params
+from db.bulk import execute, insert_rows, rows_params, table_columns
 from db.models import Event
 from db.types import JsonText
 from tests.db.factories import make_issue, make_project
@@ -50,13 +51,13 @@ def test_rows_go_in_once_and_the_statement_text_stays_the_same(pg_session) -> No
     project = make_project(pg_session)
     issue = make_issue(pg_session, project)
     table = Event.__table__
-    statement = unnest_insert(table, COLUMNS, TAIL)
+    statement, columns = insert_rows(table, COLUMNS, TAIL), table_columns(table, COLUMNS)
     first = [row(project.id, issue.id, "a" * 32), row(project.id, issue.id, "b" * 32, payload=None, tags={})]
-    inserted = execute(pg_session, statement, unnest_params(table, COLUMNS, first)).scalars().all()
+    inserted = execute(pg_session, statement, rows_params(columns, first)).scalars().all()
     assert sorted(inserted) == ["a" * 32, "b" * 32]
     again = [row(project.id, issue.id, "b" * 32), row(project.id, issue.id, "c" * 32)]
-    assert unnest_insert(table, COLUMNS, TAIL) is statement
-    assert execute(pg_session, statement, unnest_params(table, COLUMNS, again)).scalars().all() == ["c" * 32]
+    assert insert_rows(table, COLUMNS, TAIL) is statement
+    assert execute(pg_session, statement, rows_params(columns, again)).scalars().all() == ["c" * 32]
     stored = {e.event_id: e for e in pg_session.scalars(select(Event).where(Event.project_id == project.id))}
     assert stored["a" * 32].payload == {"a": [1, 'x"y'], "n": 123456789012345678901234567890}
     assert stored["a" * 32].message == 'quote " and back\\slash' and stored["a" * 32].tags == {"env": "prod"}
@@ -72,6 +73,15 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_session) -> None:
     with pytest.raises(DBAPIError, match="too long"):
         execute(
             pg_session,
-            unnest_insert(table, COLUMNS, TAIL),
-            unnest_params(table, COLUMNS, [row(project.id, issue.id, "x" * 33)]),
+            insert_rows(table, COLUMNS, TAIL),
+            rows_params(table_columns(table, COLUMNS), [row(project.id, issue.id, "x" * 33)]),
         )
+
+
+def test_times_keep_their_instant_and_a_naive_one_is_refused() -> None:
+    columns = table_columns(Event.__table__, ("event_id", "timestamp"))
+    elsewhere = dt.datetime(2026, 11, 28, 23, 30, 0, 250, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    document = rows_params(columns, [{"event_id": "a", "timestamp": elsewhere}])["batch"]
+    assert dt.datetime.fromisoformat(json.loads(document)[0]["timestamp"]) == AT.replace(microsecond=250)
+    with pytest.raises(ValueError, match="naive"):
+        rows_params(columns, [{"event_id": "a", "timestamp": elsewhere.replace(tzinfo=None)}])
