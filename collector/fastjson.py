@@ -8,6 +8,7 @@ scrubbed event in 19 µs against 68 µs (bench/README.md).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,13 +24,49 @@ _DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjs
 
 def loads(data: bytes, standard: Callable[[bytes], Any]) -> Any:
     """`data` parsed by orjson, or by `standard` (the caller's own use of `json`) wherever orjson could differ
-    or fails: invalid JSON, a BOM, NaN, lone surrogates, 1e400. `standard`'s results and errors stay the rule."""
+    or fails: invalid JSON, a BOM, NaN, lone surrogates, 1e400. `standard`'s results and errors stay the rule, but for
+    lone surrogates, which become U+FFFD (see _SURROGATE_ESCAPE)."""
     if _LONG_DIGIT_RUN not in data.translate(_DIGITS_TO_ZERO):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
-    return standard(data)
+    parsed = standard(data)
+    return _without_lone_surrogates(parsed) if _SURROGATE_ESCAPE.search(data) else parsed
+
+
+# A UTF-16 surrogate written as an escape. A pair becomes one character when parsed; one alone (a JavaScript string
+# cut in the middle of an emoji by an SDK's length limit, JSON.stringify writes it so) stays a lone surrogate, which
+# is not Unicode: no UTF-8 encoder, so no database, takes it, and the event would be refused.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """`value` (parsed JSON) with each lone surrogate in its strings and keys replaced by U+FFFD, as a UTF-8
+    decoder replaces what it cannot read. Walked with a list rather than recursion: the parser's nesting may
+    already be near the recursion limit."""
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, at = stack.pop()
+        item = container[at]
+        if type(item) is str:
+            if _LONE_SURROGATE.search(item):
+                container[at] = _replace(item)
+        elif type(item) is list:
+            stack.extend((item, i) for i in range(len(item)))
+        elif type(item) is dict:
+            if any(_LONE_SURROGATE.search(key) for key in item):
+                renamed = {_replace(key): v for key, v in item.items()}  # rebuilt to keep the keys' order
+                item.clear()
+                item.update(renamed)
+            stack.extend((item, key) for key in list(item))
+    return root[0]
+
+
+def _replace(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def dumps(value: Any, default: Callable[[Any], Any]) -> str:

@@ -117,6 +117,24 @@ def test_the_same_event_id_twice_is_stored_and_counted_once(collector, project):
         assert session.scalar(select(Issue.times_seen)) == 1
 
 
+def test_lone_surrogates_are_stored_as_replacement_characters(collector, project):
+    """A JavaScript string cut in the middle of an emoji (an SDK's length limit) reaches us as a lone surrogate
+    escape; no database takes one, and the event used to be refused (400)."""
+    project_id, _, key = project
+    event = make_event("cut \ud83d", tags={"t": "x\udc00"}, extra={"k\ud800": ["ok \ud83d\ude00", "\udfff"]})
+    body = make_envelope(event)
+    assert b"\\ud83d" in body  # escaped by json.dumps as JSON.stringify does
+    with collector.client() as client:
+        response = post_envelope(client, project_id, body, auth_header(key))
+    assert response.status_code == 200, response.text
+    with collector.session() as session:
+        stored = session.scalars(select(Event).where(Event.event_id == event["event_id"])).one()
+        title = session.get(Issue, stored.issue_id).title
+    assert title == "ValueError: cut \ufffd"
+    assert stored.tags["t"] == "x\ufffd"
+    assert stored.payload["extra"] == {"k\ufffd": ["ok \U0001f600", "\ufffd"]}
+
+
 def test_envelopes_without_an_event_are_accepted_and_keep_nothing(collector, project):
     project_id, _, key = project
     session_item = ({"type": "session"}, json.dumps({"sid": "x", "status": "ok"}).encode())

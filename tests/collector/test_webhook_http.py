@@ -71,6 +71,17 @@ def test_a_batch_is_stored_whole_and_the_same_error_groups_together(collector, w
         assert session.scalars(select(Issue.times_seen)).all() == [6]
 
 
+def test_a_lone_surrogate_in_a_webhook_is_stored_as_a_replacement_character(collector, webhook):
+    payload = make_generic_payload()
+    payload["message"] = "export of \U0001f4e6 failed at \ud83d"
+    response = post(collector, "generic", payload, webhook)
+    assert response.status_code == 200, response.text
+    [event_id] = response.json()["ids"]
+    with collector.session() as session:
+        event = session.scalar(select(Event).where(Event.event_id == event_id))
+        assert session.get(Issue, event.issue_id).title == "export of \U0001f4e6 failed at \ufffd"
+
+
 def test_bearer_token_and_gzip_body(collector, webhook):
     body = gzip.compress(json.dumps(make_generic_payload()).encode())
     response = post(collector, "generic", body, None, Authorization=f"Bearer {webhook}", **{"Content-Encoding": "gzip"})
