@@ -49,7 +49,7 @@ POSTGRES_TIMEOUTS: dict[str, int] = {
 # A pooled PostgreSQL connection is tested with a round trip before use only when that can find something: when it
 # has been idle this long (a firewall may have dropped it silently), or when the server has written to it since its
 # last use (a restart or pg_terminate_backend sends a goodbye and closes it). SQLAlchemy's pool_pre_ping tests every
-# checkout: a `SELECT 1` before each of the collector's batches, ~12 % of its writer's CPU under load.
+# checkout: a `SELECT 1` round trip before each of the collector's batches (bench/README.md, sixth pass).
 PING_IDLE_SECONDS = 10.0
 
 
