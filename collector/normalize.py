@@ -105,14 +105,24 @@ def _values(value: Any, where: str) -> list[Any]:
     return value
 
 
+def _objects(items: list[Any], where: str) -> list[tuple[int, dict[str, Any]]]:
+    """The objects of a list with their indexes; nulls are left out (Relay keeps them as empty slots, which say
+    nothing), anything else that is not an object is a 400."""
+    out = []
+    for i, item in enumerate(items):
+        if item is not None:
+            _expect(item, dict, f"{where}[{i}]", "an object")
+            out.append((i, item))
+    return out
+
+
 def _frames(stacktrace: Any, where: str) -> dict[str, Any] | None:
     if stacktrace is None:
         return None
     _expect(stacktrace, dict, where, "an object")
     frames = _expect(stacktrace.get("frames"), list, f"{where}.frames", "a list")
     out = []
-    for i, frame in enumerate(frames or []):
-        _expect(frame, dict, f"{where}.frames[{i}]", "an object")
+    for i, frame in _objects(frames or [], f"{where}.frames"):
         for key in ("lineno", "colno"):
             number = frame.get(key)
             if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
@@ -127,9 +137,8 @@ def _frames(stacktrace: Any, where: str) -> dict[str, Any] | None:
 def _exceptions(raw: dict[str, Any]) -> dict[str, Any] | None:
     values = _values(raw.get("exception"), "event.exception")
     out = []
-    for i, value in enumerate(values):
+    for i, value in _objects(values, "event.exception.values"):
         where = f"event.exception.values[{i}]"
-        _expect(value, dict, where, "an object")
         exc_type = _text(value.get("type"), f"{where}.type", MAX_SHORT)
         exc_value = value.get("value")
         if exc_value is not None and not isinstance(exc_value, str):
@@ -201,9 +210,7 @@ def _tags(raw: Any) -> dict[str, str]:
 
 
 def _breadcrumbs(raw: Any) -> dict[str, Any]:
-    crumbs = _values(raw, "event.breadcrumbs")
-    for i, crumb in enumerate(crumbs):
-        _expect(crumb, dict, f"event.breadcrumbs.values[{i}]", "an object")
+    crumbs = [crumb for _, crumb in _objects(_values(raw, "event.breadcrumbs"), "event.breadcrumbs.values")]
     return {"values": crumbs[-100:]}  # Sentry SDKs keep 100 too
 
 

@@ -62,6 +62,31 @@ def test_browser_style_query_key_and_items_without_length(collector, project):
     assert stored_events(collector) == 1
 
 
+def test_null_entries_in_exceptions_frames_and_breadcrumbs_are_left_out(collector, project):
+    # Relay keeps a null in these lists as an empty slot; it says nothing, so it is dropped rather than failing the
+    # event (it once was a 500).
+    project_id, _, key = project
+    event = make_event(
+        exception={"values": [None, {"type": "KeyError", "stacktrace": {"frames": [None, {"function": "pay"}]}}]},
+        breadcrumbs={"values": [None, {"message": "clicked"}]},
+    )
+    with collector.client() as client:
+        response = post_envelope(client, project_id, make_envelope(event), auth_header(key))
+        assert response.status_code == 200, response.text
+        number = post_envelope(
+            client, project_id, make_envelope(make_event(breadcrumbs=[{"message": "a"}, 7])), auth_header(key)
+        )
+        assert number.status_code == 400
+        assert number.json()["detail"] == "event.breadcrumbs.values[1]: must be an object"
+    with collector.session() as session:
+        stored = session.scalars(select(Event)).one()
+        issue = session.scalars(select(Issue)).one()
+    (exception,) = stored.payload["exception"]["values"]
+    assert [frame["function"] for frame in exception["stacktrace"]["frames"]] == ["pay"]
+    assert [crumb["message"] for crumb in stored.payload["breadcrumbs"]["values"]] == ["clicked"]
+    assert issue.title.startswith("KeyError")
+
+
 def test_envelope_dsn_header_authenticates(collector, project):
     project_id, dsn, _ = project
     with collector.client() as client:

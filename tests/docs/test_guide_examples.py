@@ -165,10 +165,14 @@ def _webhook(p: DocsProject, body: Any = None, kind: str = "generic", **kwargs: 
         return client.post(f"/api/error-logging/webhook/{kind}/", json=body, headers=headers, **kwargs)
 
 
-def _store(p: DocsProject, project_id: int, key: str | None) -> Any:
+def _store(p: DocsProject, project_id: int, key: str | None, event: dict[str, Any] | None = None) -> Any:
     headers = {"X-Sentry-Auth": f"Sentry sentry_version=7, sentry_key={key}"} if key else {}
     with p.client() as client:
-        return client.post(f"/api/{project_id}/store/", json={"message": "x"}, headers=headers)
+        return client.post(f"/api/{project_id}/store/", json=event or {"message": "x"}, headers=headers)
+
+
+def _sdk_key(p: DocsProject) -> str:
+    return p.dsn.split("//")[1].split("@")[0]
 
 
 def _error_id(p: DocsProject) -> int:
@@ -195,13 +199,12 @@ def _escalate_nobody(p: DocsProject) -> Any:
 
 def _other_project(p: DocsProject) -> Any:
     other_id, _, _ = p.api.collector.create_project("payments")
-    return _store(p, other_id, p.dsn.split("//")[1].split("@")[0])
+    return _store(p, other_id, _sdk_key(p))
 
 
 def _check_in_unknown(p: DocsProject) -> Any:
-    key = p.dsn.split("//")[1].split("@")[0]
     with p.client() as client:
-        return client.get(f"/api/{p.project_id}/cron/never-created/{key}/", params={"status": "ok"})
+        return client.get(f"/api/{p.project_id}/cron/never-created/{_sdk_key(p)}/", params={"status": "ok"})
 
 
 REPRODUCE: dict[str, Callable[[DocsProject], Any]] = {
@@ -212,6 +215,7 @@ REPRODUCE: dict[str, Callable[[DocsProject], Any]] = {
     "missing webhook token": lambda p: _webhook(p, {"message": "x"}, headers={}),
     "unknown webhook kind": lambda p: _webhook(p, {"message": "x"}, kind="cobol"),
     "item <n>: '<field>' must be a string": lambda p: _webhook(p, [{"message": "ok"}, {"message": 5}]),
+    "event.<field>: must be <what>": lambda p: _store(p, p.project_id, _sdk_key(p), {"message": "x", "user": "ann"}),
     "request body exceeds <n> bytes": lambda p: _webhook(p, content=b"x" * (20 * 1024 * 1024 + 1)),
     "a batch holds at most 100 items": lambda p: _webhook(p, [{"message": "x"}] * 101),
     "unsupported content encoding": lambda p: _webhook(
