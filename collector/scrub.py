@@ -18,6 +18,8 @@ FILTERED = "[Filtered]"
 # Containers nested deeper than this are replaced by FILTERED as a whole: it bounds the recursion on
 # hostile payloads without ever passing through something that was not looked at.
 MAX_DEPTH = 32
+# key=value pairs inside the value of a pair (url=/a?next=/b?token=x) are looked for this many levels deep.
+MAX_PAIR_DEPTH = 8
 
 # ---- keys ---------------------------------------------------------------------------------------------
 # A key is split into lowercase words ("X-Auth-Token" -> x, auth, token; "apiKey" -> api, key) and also
@@ -60,7 +62,9 @@ _PEM = re.compile(
     r"(-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)(?s:.*?)"
     r"(-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)"
 )
-_JWT = re.compile(r"\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+# A segment's scan stops at the next "-eyJ", where the next try starts: "-eyJ-eyJ-eyJ..." with no "." is then
+# linear in its length, not quadratic (a header segment holding "-eyJ" keeps its part before that, not a secret).
+_JWT = re.compile(r"\beyJ(?:\w|-(?!eyJ)){4,}+\.eyJ[\w-]{4,}+\.[\w-]*+")
 # Six characters at least: "bearer of" and "Bearer realm" are prose and headers, not tokens.
 _BEARER = re.compile(r"\b((?i:bearer)\s+)[\w.~+/-]{6,}=*")
 _URL_AUTH = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@?#]*:)[^\s/@?#]+@")
@@ -122,25 +126,45 @@ def _card_repl(m: re.Match[str]) -> str:
     groups = _GROUP_SEP.split(run)
     if len(groups) == 1:
         return FILTERED if _is_card(run) else run
-    # The run may hold a card next to other numbers ("4111 1111 1111 1111 2024"): try windows of
-    # whole groups, longest first, and keep what is not a card.
+    # The run may hold a card next to other numbers ("4111 1111 1111 1111 2024"): from each group, the longest
+    # window of whole groups that is a card is filtered, and what is not a card is kept.
     out: list[str] = []
     seps = _GROUP_SEP.findall(run)
     i = 0
     while i < len(groups):
-        for j in range(len(groups), i, -1):
-            window = groups[i:j]
-            digits = "".join(window)
-            if (j - i == 1 or min(map(len, window)) >= 3) and _is_card(digits):
-                out.append(FILTERED)
-                i = j
-                break
+        end = _card_window_end(groups, i)
+        if end:
+            out.append(FILTERED)
+            i = end
         else:
             out.append(groups[i])
             i += 1
         if i < len(groups):
             out.append(seps[i - 1])
     return "".join(out)
+
+
+def _card_window_end(groups: list[str], start: int) -> int:
+    """The end of the longest card-number window of `groups` from `start`, or 0.
+
+    A window is one group, or several of 3 digits or more each ("4111 1111 ...", "3782 822463 10005"), never
+    "1 2 3 4 ..." or a date. A card has at most 19 digits, so only the windows up to that many are tried: a long
+    run of numbers (a numpy array's repr, "0 0 0 ...") costs time in proportion to its length, not to its cube.
+    """
+    ends: list[int] = []
+    digits = 0
+    for end in range(start, len(groups)):
+        size = len(groups[end])
+        if end > start and (size < 3 or len(groups[start]) < 3):
+            break
+        digits += size
+        if digits > 19:
+            break
+        ends.append(end + 1)
+    for end in reversed(ends):
+        if _is_card("".join(groups[start:end])):
+            return end
+    return 0
 
 
 def _ipv4_repl(m: re.Match[str]) -> str:
@@ -676,7 +700,7 @@ class _Walk:
                 self.aws_seen = True
                 s = _AWS_SECRET.sub(FILTERED, s)
         if not code and ("=" in s or _COLON_PAIR.search(s)) and (self.rules._extra_norm or _KEY_HINT.search(s.lower())):
-            s = _KEY_VALUE.sub(self._key_value_repl, s)
+            s = self._pairs(s, 0)
         if len(s) >= 13 and _DIGIT_RUN_HINT.search(s):
             s = _DIGIT_RUN.sub(_card_repl, s)
         rules = self.rules
@@ -691,15 +715,24 @@ class _Walk:
             s = pattern.sub(FILTERED, s)
         return s
 
-    def _key_value_repl(self, m: re.Match[str]) -> str:
+    def _pairs(self, s: str, depth: int) -> str:
+        """key=value pairs in free text: secret keys lose their value."""
+        return _KEY_VALUE.sub(lambda m: self._key_value_repl(m, depth), s)
+
+    def _key_value_repl(self, m: re.Match[str], depth: int) -> str:
         verdict = self.verdict(m["key"])
         val = m["val"]
         if verdict == _SAFE:
             return m[0]
+        before_value = m[0][: m.start("val") - m.start()]
         if verdict == _NONE or (verdict == _SOFT and val.isdigit()):
             # The value may hold pairs of its own (url=/login?token=x), each with a separator _KEY_VALUE needs.
             if "=" not in val and ":" not in val:
                 return m[0]
-            return m[0][: m.start("val") - m.start()] + _KEY_VALUE.sub(self._key_value_repl, val)
+            if depth >= MAX_PAIR_DEPTH:
+                # Deeper than any URL nests them ("k=k=k=..."): not looked into, so not kept. Each level scans the
+                # rest of the string again, and recursing without a bound ran out of stack on 32 KiB of "key=".
+                return before_value + FILTERED
+            return before_value + self._pairs(val, depth + 1)
         quote = val[0] if val[0] in "'\"" else ""
-        return m[0][: m.start("val") - m.start()] + quote + FILTERED + quote
+        return before_value + quote + FILTERED + quote
