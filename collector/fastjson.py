@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,18 @@ def loads(data: bytes, standard: Callable[[bytes], Any]) -> Any:
             pass
     parsed = standard(data)
     return _without_lone_surrogates(parsed) if _SURROGATE_ESCAPE.search(data) else parsed
+
+
+def problem(exc: ValueError | RecursionError) -> str:
+    """Why the standard parser refused a document, as a 400 says it. Besides malformed JSON it refuses documents
+    nested deeper than the interpreter's recursion limit and integers longer than it converts (4,300 digits)."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if "integer string conversion" in str(exc):
+        return f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits"
+    return f"invalid JSON: {exc}"
 
 
 # A UTF-16 surrogate written as an escape. A pair becomes one character when parsed; one alone (a JavaScript string

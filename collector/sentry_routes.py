@@ -102,8 +102,8 @@ def _json(body: bytes) -> Any:
         return fastjson.loads(body, json.loads)
     except UnicodeDecodeError:
         raise EventError("event: body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise EventError(f"event: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise EventError(f"event: {fastjson.problem(exc)}") from None
 
 
 def _refusal(exc: Exception) -> Answer:

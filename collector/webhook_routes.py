@@ -73,8 +73,8 @@ def _json(body: bytes) -> Any:
         return fastjson.loads(body, json.loads)
     except UnicodeDecodeError:
         raise WebhookPayloadError("body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise WebhookPayloadError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise WebhookPayloadError(fastjson.problem(exc)) from None
 
 
 routes = [

@@ -326,8 +326,9 @@ async def _parse_body(model: type[BaseModel], request: Request) -> BaseModel:
             raise ApiError(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw) if raw.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deeply, a number too long
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ApiError(400, f"request body is not valid JSON: {reason}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -131,6 +131,26 @@ def test_store_endpoint_takes_json_and_old_base64_zlib_bodies(collector, project
     assert stored_events(collector) == 2
 
 
+# JSON the standard parser refuses although it is well formed: each once was a 500.
+TOO_DEEP = b'{"message": "x", "extra": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001
+TOO_LONG_A_NUMBER = b'{"message": "x", "extra": {"n": ' + b"7" * 5000 + b"}}"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(TOO_DEEP, "event: JSON nested too deeply"), (TOO_LONG_A_NUMBER, "event: invalid JSON: a number has more than")],
+    ids=["nesting", "number"],
+)
+def test_store_endpoint_refuses_json_python_cannot_read_with_a_reason(collector, project, body, reason):
+    project_id, _, key = project
+    with collector.client() as client:
+        response = client.post(f"/api/{project_id}/store/", content=body, headers=auth_header(key))
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"].startswith(reason)
+        assert client.get("/api/error-logging/webhook/health/").status_code == 200
+    assert stored_events(collector) == 0
+
+
 def test_the_same_event_id_twice_is_stored_and_counted_once(collector, project):
     project_id, _, key = project
     body = make_envelope(make_event())

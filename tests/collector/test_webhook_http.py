@@ -116,6 +116,20 @@ def test_the_dsn_key_is_not_a_webhook_token(collector):
     ("kind", "body", "status", "reason"),
     [
         ("generic", b"{not json", 400, "invalid JSON"),
+        pytest.param(
+            "generic",
+            b'{"message": "x", "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            400,
+            "JSON nested too deeply",
+            id="nested too deeply",
+        ),
+        pytest.param(
+            "generic",
+            b'{"message": "x", "extra": {"n": ' + b"7" * 5000 + b"}}",
+            400,
+            "a number has more than 4300",
+            id="number too long",
+        ),
         ("generic", b"", 400, "empty body"),
         ("generic", b'{"message": "\xff"}', 400, "UTF-8"),
         ("generic", json.dumps({"severity": "high"}).encode(), 400, "message"),

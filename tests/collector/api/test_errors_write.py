@@ -516,9 +516,14 @@ def test_patch_bad_bodies(api, world, responder, body, field):
     assert audits(api, error_id) == []
 
 
-def test_a_body_that_is_not_json_is_400(api, world, responder):
+@pytest.mark.parametrize(
+    "body",
+    [b"{nope", b"[" * 5000 + b"]" * 5000, b'{"note": ' + b"7" * 5000 + b"}"],
+    ids=["malformed", "nested too deeply", "number too long"],
+)
+def test_a_body_that_is_not_json_is_400(api, world, responder, body):
     error_id = seed(api, world)
-    refused(responder.post(f"/errors/{error_id}/resolve/", content=b"{nope"), 400)
+    refused(responder.post(f"/errors/{error_id}/resolve/", content=body), 400)
 
 
 # Bulk
