@@ -47,10 +47,8 @@ def _standard_loads(data: bytes, what: str) -> Any:
         raise EnvelopeError(f"{what}: invalid UTF-8 at byte {exc.start}") from None
     try:
         return json.loads(text, parse_constant=_nan_to_none)
-    except RecursionError:
-        raise EnvelopeError(f"{what}: JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and integers longer than Python converts
-        raise EnvelopeError(f"{what}: invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, integers longer than Python converts, nesting
+        raise EnvelopeError(f"{what}: {fastjson.problem(exc)}") from None
 
 
 @dataclass
