@@ -18,6 +18,7 @@ from collector import checkins, health, sentry_routes, webhook_routes
 from collector.alerts import AlertDecider, Enqueue, enqueue_with_huey
 from collector.api.lazy import LazyApi
 from collector.archive import EventArchive
+from collector.body import BodyBudget
 from collector.directory import ProjectDirectory
 from collector.ingest import Ingest
 from collector.ingest_asgi import IngestDispatch
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         app.state.session_factory = sessions
         app.state.enqueue_alert = enqueue_alert or enqueue_with_huey
         app.state.archive = archive
+        app.state.body_budget = BodyBudget(settings.ingest_max_body_bytes)
         app.state.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         app.state.ingest = Ingest(
             directory=directory,

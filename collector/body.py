@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Protocol
 
 import brotli
@@ -193,17 +193,43 @@ def _finish(decoders: list[_Decoder]) -> Iterator[bytes]:
             yield from _push(decoders, piece, index + 1)
 
 
+class BodyBudget:
+    """The decoded body bytes all of a process's ingest requests hold at once, against a limit: each request's own
+    limits bound one request, this bounds many large ones arriving together. Used from the event loop only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def take(self, size: int, held: int) -> None:
+        """Count `size` more bytes for a request that holds `held`; BodyError 503 past the limit. A request that holds
+        all that is in use may always go on (up to its own limits), so a large envelope is never refused for ever."""
+        if self.in_use + size > self.limit and self.in_use > held:
+            raise BodyError(503, BUSY_REASON, headers={"Retry-After": "2"})
+        self.in_use += size
+
+    def give_back(self, size: int) -> None:
+        self.in_use -= size
+
+
+BUSY_REASON = "the collector is reading too many large bodies at once, retry later"
+Reserve = Callable[[int], None]
+
+
 class _Collector:
-    def __init__(self, limit: int, what: str) -> None:
+    def __init__(self, limit: int, what: str, reserve: Reserve | None = None) -> None:
         self.out = bytearray()
         self.limit = limit
         self.what = what
+        self.reserve = reserve
 
     def take(self, pieces: Iterable[bytes]) -> None:
         for piece in pieces:
             # Checked before appending, so memory never holds more than the limit.
             if len(self.out) + len(piece) > self.limit:
                 raise BodyError(413, f"{self.what} exceeds {self.limit} bytes")
+            if self.reserve is not None:
+                self.reserve(len(piece))
             self.out += piece
 
 
@@ -213,15 +239,18 @@ async def read_body(
     *,
     max_compressed: int,
     max_decompressed: int,
+    reserve: Reserve | None = None,
 ) -> bytes:
     """Read and decode a request body, failing as soon as a limit is passed.
 
     `chunks` is the body as it arrives (Starlette's `request.stream()`); `content_encoding` the raw
-    `Content-Encoding` header. Raises `BodyError`: 413 past `max_compressed` bytes received or
-    `max_decompressed` bytes decoded, 400 for a corrupt or truncated stream, 415 for an unknown coding.
+    `Content-Encoding` header; `reserve` is called with the size of each decoded piece before it is kept (a
+    process-wide BodyBudget's, through RawRequest.reserve). Raises `BodyError`: 413 past `max_compressed` bytes
+    received or `max_decompressed` bytes decoded, 400 for a corrupt or truncated stream, 415 for an unknown coding,
+    and whatever `reserve` raises.
     """
     decoders = _decoders(content_encoding)
-    collector = _Collector(max_decompressed, "decompressed request body" if decoders else "request body")
+    collector = _Collector(max_decompressed, "decompressed request body" if decoders else "request body", reserve)
     received = 0
     async for chunk in chunks:
         if not chunk:

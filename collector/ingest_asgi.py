@@ -14,17 +14,19 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.body import BodyBudget
 from collector.responses import EXPOSED_HEADERS, Answer, send_answer
 
 
 class RawRequest:
     """What an ingest endpoint reads from a request, taken straight from the ASGI scope."""
 
-    __slots__ = ("headers", "receive", "scope")
+    __slots__ = ("headers", "held", "receive", "scope")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
+        self.held = 0  # body bytes counted against the process's BodyBudget, given back when the answer is ready
         # Names arrive lowercased (ASGI); the first of repeated headers wins, as with Starlette's Headers.get.
         self.headers: dict[str, str] = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(scope["headers"])
@@ -45,6 +47,25 @@ class RawRequest:
     def state(self) -> State:
         state: State = self.scope["app"].state
         return state
+
+    def reserve(self, size: int) -> None:
+        """Counts `size` more bytes of this request's body against the process's budget (app.state.body_budget)."""
+        budget = self._budget()
+        if budget is not None:
+            budget.take(size, self.held)
+            self.held += size
+
+    def give_back(self) -> None:
+        if self.held:
+            budget = self._budget()
+            assert budget is not None  # what was counted was counted there
+            budget.give_back(self.held)
+            self.held = 0
+
+    def _budget(self) -> BodyBudget | None:
+        app = self.scope.get("app")
+        budget: BodyBudget | None = getattr(app.state, "body_budget", None) if app is not None else None
+        return budget
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; raises ClientDisconnect if the client goes away first."""
@@ -151,7 +172,10 @@ class IngestEndpoint:
             await cors.options(scope, receive, send)
             return
         request = RawRequest(scope, receive)
-        answer = await self.handler(request)
+        try:
+            answer = await self.handler(request)
+        finally:
+            request.give_back()
         extra = None if cors is None else cors.with_origin if "origin" in request.headers else cors.without_origin
         if self.keep_alive.close_after(scope):
             extra = extra + _CLOSE if extra else _CLOSE

@@ -46,6 +46,7 @@ async def _body(request: RawRequest, max_decompressed: int) -> bytes:
         request.headers.get("content-encoding"),
         max_compressed=MAX_COMPRESSED_REQUEST_SIZE,
         max_decompressed=max_decompressed,
+        reserve=request.reserve,
     )
 
 

@@ -53,6 +53,7 @@ async def webhook_endpoint(request: RawRequest) -> Answer:
             request.headers.get("content-encoding"),
             max_compressed=MAX_COMPRESSED_REQUEST_SIZE,
             max_decompressed=MAX_WEBHOOK_BODY,
+            reserve=request.reserve,
         )
         events = normalize_webhook(kind, _json(body), received_at=received_at)
         await ingest.check_rate(key, cost=max(len(events), 1))

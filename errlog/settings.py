@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         description="Events a collector process holds waiting for storage; past it ingest answers 503 with "
         "Retry-After instead of growing memory.",
     )
+    ingest_max_body_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of ingest request bodies (decompressed) a collector process holds at once; past it a "
+        "request answers 503 with Retry-After instead of growing memory. A request alone may always use its own "
+        "limits (100 MiB for an envelope).",
+    )
     ingest_batch_size: int = Field(
         default=250, ge=1, le=1000, description="Most events committed in one transaction (group commit)."
     )

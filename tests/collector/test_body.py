@@ -17,6 +17,7 @@ from collector import body as body_module
 from collector.body import (
     MAX_COMPRESSED_REQUEST_SIZE,
     MIB,
+    BodyBudget,
     BodyError,
     decode_legacy_store_body,
     read_body,
@@ -311,3 +312,27 @@ def test_legacy_store_zlib_bomb_is_413() -> None:
     with pytest.raises(BodyError) as info:
         decode_legacy_store_body(base64.b64encode(zlib_bomb(64)), max_size=MIB)
     assert (info.value.status, info.value.reason) == (413, f"decompressed store body exceeds {MIB} bytes")
+
+
+def test_the_body_budget_counts_decoded_bytes_and_refuses_past_it_unless_the_request_holds_all_in_use() -> None:
+    budget = BodyBudget(limit=100 * KIB)
+    first_held = 0
+
+    def first(size: int) -> None:
+        nonlocal first_held
+        budget.take(size, first_held)
+        first_held += size
+
+    # Counted as decoded: a gzip body of a few KiB takes its 80 KiB.
+    reading = read_body(
+        stream(gzip.compress(bytes(80 * KIB))), "gzip", max_compressed=MIB, max_decompressed=MIB, reserve=first
+    )
+    assert len(asyncio.run(reading)) == 80 * KIB
+    assert (budget.in_use, first_held) == (80 * KIB, 80 * KIB)
+    with pytest.raises(BodyError) as refused:
+        budget.take(30 * KIB, 0)  # another request would pass the limit
+    assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "2"}
+    budget.take(500 * KIB, first_held)  # the request holding all in use goes on past it
+    budget.give_back(first_held + 500 * KIB)
+    assert budget.in_use == 0
+    budget.take(30 * KIB, 0)

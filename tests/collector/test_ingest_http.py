@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import socket
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -427,3 +428,44 @@ def test_a_connection_is_asked_to_close_after_its_hundredth_ingest_answer_and_is
             closes.append(headers.get("connection") == "close")
         assert closes == [False] * (REQUESTS_PER_CONNECTION - 1) + [True]
         assert answers.read() == b""  # and the server did close it
+
+
+def _large_envelope(event: dict, size: int) -> bytes:
+    """An envelope of about `size` bytes: the event and an attachment (accepted and not stored) making up the rest."""
+    return make_envelope(event, extra_items=[({"type": "attachment", "filename": "dump.bin"}, b"x" * size)])
+
+
+@pytest.fixture
+def small_body_budget(collector_settings):
+    collector_settings["ingest_max_body_bytes"] = 1 << 20
+
+
+def test_large_bodies_arriving_together_past_the_body_budget_get_503_and_alone_they_pass(
+    small_body_budget, collector, project
+):
+    project_id, _, key = project
+    held_back = _large_envelope(make_event("slow upload"), 700_000)
+    host, port = collector.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /api/{project_id}/envelope/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-sentry-envelope\r\n"
+        f"X-Sentry-Auth: Sentry sentry_key={key}\r\nContent-Length: {len(held_back)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as slow, collector.client() as client:
+        slow.sendall(head + held_back[:650_000])  # read by the collector, counted, and the rest not sent yet
+        deadline = time.monotonic() + 10
+        while True:
+            other = post_envelope(
+                client, project_id, _large_envelope(make_event("meanwhile"), 500_000), auth_header(key)
+            )
+            if other.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the slow body was not all read yet
+        assert other.status_code == 503, other.text
+        assert other.json()["detail"] == "the collector is reading too many large bodies at once, retry later"
+        assert other.headers["retry-after"] == "2"
+        slow.sendall(held_back[650_000:])
+        assert slow.recv(64).startswith(b"HTTP/1.1 200")
+        # Alone, a body larger than the whole budget still passes: a large envelope is never refused for good.
+        alone = post_envelope(client, project_id, _large_envelope(make_event("alone"), 1_500_000), auth_header(key))
+        assert alone.status_code == 200, alone.text
+    assert stored_events(collector) == 2

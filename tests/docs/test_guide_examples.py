@@ -236,6 +236,7 @@ REPRODUCE: dict[str, Callable[[DocsProject], Any]] = {
 IN_CODE = (
     "storage is unavailable, retry later",
     "the collector is overloaded, retry later",
+    "the collector is reading too many large bodies at once",  # tests/collector/test_ingest_http.py
     "storage is slow to answer, retry later",
     "errlog: error: the database schema is at revision",
     "maintenance window #",  # tests/tasks/test_maintenance.py
