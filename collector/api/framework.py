@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector import fastjson
 from collector.alerts import AlertDue, Enqueue, enqueue_with_huey
 from collector.archive import ArchiveUnavailable, EventArchive
 from db.audit import record
@@ -327,7 +328,7 @@ async def _parse_body(model: type[BaseModel], request: Request) -> BaseModel:
     try:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deeply, a number too long
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        reason = fastjson.problem(exc).removeprefix("invalid JSON: ")
         raise ApiError(400, f"request body is not valid JSON: {reason}") from None
     try:
         return model.model_validate(data)

@@ -124,7 +124,7 @@ def _without_js_alias(name: str) -> str:
 
 
 def _csharp_state_machine_method(name: str) -> str | None:
-    """ "Method" of C#'s async or iterator state machines ("Shop.Cart.<Checkout>d__5.MoveNext"), else None.
+    """The method a C# async or iterator state machine runs ("Shop.Cart.<Checkout>d__5.MoveNext"), else None.
 
     What `^(?:.*\\.)?<([^>]+)>d__\\d+\\.MoveNext$` matches, found in time linear in the name: the regular expression
     scanned to the ">" again from every ".<", seconds for a hostile name of 30 KiB."""
