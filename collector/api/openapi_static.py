@@ -170,7 +170,11 @@ def _webhook() -> dict[str, Any]:
             ),
             "415": _answer("An unsupported Content-Encoding."),
             "429": _answer("A rate limit is exhausted.", headers=retry),
-            "503": _answer("Storage is down or overloaded; nothing was stored.", headers=retry),
+            "503": _answer(
+                "Storage is down or overloaded, or the collector is reading too many large bodies at once; nothing "
+                "was stored.",
+                headers=retry,
+            ),
         },
     }
 
