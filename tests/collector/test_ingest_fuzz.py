@@ -1,5 +1,6 @@
-"""Seeded mutation fuzzing of the ingest endpoints over real HTTP: whatever a client sends, the answer is a 2xx or a
-4xx with a reason, never a 5xx, and every event answered with a 2xx is in the database.
+"""Seeded mutation fuzzing of the ingest endpoints (envelope, store, webhooks) over real HTTP: whatever a client
+sends, the answer is a 2xx or a 4xx with a reason, never a 5xx, and every event answered with a 2xx is in the
+database.
 
 The mutations swap values at random paths of valid SDK envelopes and webhook payloads for values of other types,
 drop keys, and flip, cut or insert bytes of whole bodies. Fixed seeds keep each run the same; the null frames and
@@ -134,7 +135,7 @@ def _encode(document: Any) -> bytes:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_mutated_envelopes_and_webhooks_never_get_a_5xx_and_every_2xx_event_is_stored(collector, seed):
+def test_mutated_events_and_webhooks_never_get_a_5xx_and_every_2xx_event_is_stored(collector, seed):
     project_id, dsn, token = collector.create_project()
     key = key_of(dsn)
     mutate = Mutator(seed)
@@ -143,7 +144,12 @@ def test_mutated_envelopes_and_webhooks_never_get_a_5xx_and_every_2xx_event_is_s
     with collector.client() as client:
         for _ in range(REQUESTS):
             roll = mutate.random.random()
-            if roll < 0.6:
+            if roll < 0.1:  # the pre-envelope endpoint: the event alone
+                mutated = mutate.json(make_event(f"fuzz {mutate.random.randrange(50)}"))
+                body = mutate.bytes(_encode(mutated)) if mutate.random.random() < 0.25 else _encode(mutated)
+                answer = client.post(f"/api/{project_id}/store/", content=body, headers=auth_header(key))
+                has_event = True
+            elif roll < 0.6:
                 event = make_event(f"fuzz {mutate.random.randrange(50)}", breadcrumbs=[{"message": "opened"}])
                 mutated = mutate.json(event)
                 body = make_envelope(mutated if isinstance(mutated, dict) else None)
