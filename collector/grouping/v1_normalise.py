@@ -134,8 +134,7 @@ def _csharp_state_machine_method(name: str) -> str | None:
     end = tail.start()
     start = name.rfind(">", 0, end) + 1  # the method holds no ">"
     newline = name.find("\n", 0, end)  # nor can what comes before it, as "." does not match one
-    before = end if newline < 0 else newline
-    at = min(end, before + 1)
+    at = end if newline < 0 else newline + 1
     while (dot := name.rfind(".<", start, at)) >= 0:  # the last "." first, as the greedy ".*" found it
         if dot + 2 < end:
             return name[dot + 2 : end]
