@@ -9,6 +9,7 @@ back to keeping the raw text.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -382,6 +383,8 @@ _GECKO_EVAL_RE = re.compile(r"(\S+) line (\d+)(?: > \w+ line \d+)* > (?:eval|Fun
 _JS_NOT_APP = ("node:", "internal/", "chrome-extension:", "moz-extension:", "safari-extension:",
                "safari-web-extension:", "webkit-masked-url:", "webpack/runtime", "webpack/bootstrap")  # fmt: skip
 _JS_PSEUDO_FILES = ("<anonymous>", "native", "[native code]", "debugger eval code")
+_JS_CAUSE_RE = re.compile(r"\[cause\]: |caused by: ", re.I)
+_JS_ELIDED_RE = re.compile(r"\.\.\. (\d+) lines? matching cause stack trace \.\.\.")
 
 
 def js_frame(location: str | None, function: str | None, lineno: int | None, colno: int | None) -> Frame:
@@ -443,29 +446,71 @@ def _js_frame_line(line: str) -> Frame | None:
 
 def parse_javascript(text: str) -> list[ExceptionValue]:
     """``error.stack`` text from V8 (Chrome, Node, Edge) or Gecko/JavaScriptCore (Firefox, Safari), whose
-    stacks have no ``Type: message`` header line. Node's ``[cause]: Error: ...`` blocks become causes."""
-    printed: list[dict[str, Any]] = []
+    stacks have no ``Type: message`` header line. Causes: Node's ``util.inspect`` ``[cause]: Error: ...`` blocks
+    (its ``... N lines matching cause stack trace ...`` restored from the cause, its AggregateError ``[errors]``
+    skipped, as Java's ``Suppressed:`` are) and the ``Caused by:`` lines that VError and pino append."""
+    printed: list[dict[str, Any]] = []  # the reported error first, then its causes
     current: dict[str, Any] | None = None
+    skip_until: str | None = None  # the closing line of an [errors] block being skipped
     for raw in _lines(text):
         line = raw.strip()
+        if skip_until is not None:
+            if raw.rstrip().removesuffix(",") == skip_until:
+                skip_until = None
+            continue
         frame = _js_frame_line(line)
         if frame is not None:
             if current is None:
-                current = {"type": "Error", "message": [], "frames": []}
+                current = {"type": "Error", "message": [], "frames": [], "elided": None, "indent": 0}
                 printed.append(current)
             current["frames"].append(frame)
             continue
-        is_cause = line.startswith("[cause]: ")
-        if is_cause or current is None:
-            header = _JS_HEADER_RE.match(line.removeprefix("[cause]: "))
+        indent = len(raw) - len(line)
+        elided = _JS_ELIDED_RE.fullmatch(line)
+        if elided and current is not None:
+            current["elided"] = (len(current["frames"]), int(elided.group(1)))
+            continue
+        if line == "[errors]: [":
+            skip_until = raw[:indent] + "]"
+            continue
+        cause = _JS_CAUSE_RE.match(line)
+        if cause or current is None:
+            named = line[cause.end() :] if cause else line
+            # Past inspect's depth a cause is printed bracketed, on one line: "[cause]: [Error: x]".
+            bracketed = named.startswith("[") and named.endswith("]")
+            header = _JS_HEADER_RE.match(named[1:-1] if bracketed else named)
             if header:
-                current = {"type": header.group(1), "message": [header.group(2) or ""], "frames": []}
+                current = {
+                    "type": header.group(1), "message": [header.group(2) or ""], "frames": [], "elided": None,
+                    # A message goes on in lines as indented as its header; inspect's closing "}" are less so.
+                    "indent": _MAX_LINE if bracketed else indent,
+                }  # fmt: skip
                 printed.append(current)
-        elif not current["frames"] and line:
-            current["message"].append(line)
+        elif not current["frames"] and indent >= current["indent"]:
+            if line:
+                current["message"].append(line)
+        elif not indent and _JS_HEADER_RE.match(line):
+            break  # a second, unrelated error starts: one event is one error
+    del printed[_MAX_CHAIN + 1 :]  # only the reported error and its nearest causes are kept (and copied into)
+    for exc, its_cause in reversed(list(itertools.pairwise(printed))):
+        if exc["elided"]:  # innermost first, so a cause's own elided frames are back before they are copied
+            _restore_cause_frames(exc, its_cause["frames"])
     chain = [exception_value(exc["type"], "\n".join(exc["message"]).strip(), exc["frames"][::-1]) for exc in printed]
     chain.reverse()
     return _finish(chain)
+
+
+def _restore_cause_frames(exc: dict[str, Any], cause_frames: list[Frame]) -> None:
+    """Node prints an error's frames shared with its cause as the first and last of that run and
+    ``... N lines matching cause stack trace ...`` between: the N are the cause's frames after the first."""
+    at, count = exc["elided"]
+    if not at:
+        return
+    before = exc["frames"][at - 1]
+    for i, frame in enumerate(cause_frames):
+        if frame == before:
+            exc["frames"][at:at] = cause_frames[i + 1 : i + 1 + count]
+            return
 
 
 # --- Dart ------------------------------------------------------------------------------------------

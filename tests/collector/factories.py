@@ -113,6 +113,36 @@ Error: connect ECONNREFUSED 127.0.0.1:5432
       at Socket.onEnd (/srv/api/src/net.js:3:9)
 }"""
 
+# util.inspect(error) of Node 20: causes nested, frames shared with the cause elided, an AggregateError's members.
+JS_NODE_INSPECT = """\
+AggregateError: startup failed
+    at start (/srv/api/src/boot.js:8:11)
+    at Object.<anonymous> (/srv/api/src/boot.js:12:7)
+    ... 2 lines matching cause stack trace ...
+    at node:internal/main/run_main_module:28:49 {
+  [errors]: [
+    RangeError: port out of range
+        at start (/srv/api/src/boot.js:8:31)
+        at node:internal/main/run_main_module:28:49,
+    Error: config load failed
+        at loadConfig (/srv/api/src/boot.js:5:45) {
+      [cause]: SyntaxError: Unexpected token
+          at JSON.parse (<anonymous>)
+    }
+  ],
+  [cause]: Error: config load failed
+      at loadConfig (/srv/api/src/boot.js:5:45)
+      at start (/srv/api/src/boot.js:7:9)
+      at Object.<anonymous> (/srv/api/src/boot.js:12:7)
+      at Module._compile (node:internal/modules/cjs/loader:1521:14)
+      at Module.load (node:internal/modules/cjs/loader:1266:32)
+      at node:internal/main/run_main_module:28:49 {
+    [cause]: [SyntaxError: Unexpected token]
+  }
+}
+TypeError: an unrelated error after it
+    at Object.<anonymous> (/srv/api/src/other.js:1:1)"""
+
 JS_FIREFOX = """\
 renderUser@https://shop.example.com/static/js/main.js:2:18734
 promise callback*loadPage@https://shop.example.com/static/js/main.js:9:3

@@ -5,10 +5,13 @@ as long as an event may be (1 MiB), so a regression fails the test by its timeou
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from collector.grouping.v1_normalise import function_name, normalise_message
 from collector.scrub import FILTERED, MAX_PAIR_DEPTH, scrub_event
+from collector.stacktraces import parse_javascript
 from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
 
 MIB = 1 << 20
@@ -66,6 +69,21 @@ def test_v8_aliases_are_dropped_after_any_run_of_spaces():
     # The addresses ("0x1") removed leave a run of spaces, and every one of them started a try for " [as ...]".
     assert function_name("1 0x" * (MIB // 4)) == "1 0x"
     assert function_name("f" + " " * MIB + "[as g]") == "f"
+
+
+def test_a_long_chain_of_node_causes_copies_elided_frames_into_the_kept_ones_only():
+    # Each cause says its frames go on as its own cause's do: copied from the innermost out, each copy one frame
+    # longer, 130 MB held for 512 KiB of text before the chain was cut to what is kept first.
+    link = "[cause]: Error: x\n at a (b.js:1:1)\n at a (b.js:1:1)\n ... 9999 lines matching cause stack trace ...\n"
+    text = "Error: top\n at a (b.js:1:1)\n" + link * (MIB // 2 // len(link))
+    tracemalloc.start()
+    try:
+        values = parse_javascript(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [v["value"] for v in values] == ["x"] * 19 + ["top"]
+    assert peak < 32 * MIB
 
 
 def test_an_event_of_hostile_strings_is_stored_and_the_collector_keeps_answering(collector):

@@ -27,6 +27,7 @@ from tests.collector.factories import (
     JS_CHROME,
     JS_FIREFOX,
     JS_NODE,
+    JS_NODE_INSPECT,
     LARAVEL_LOG,
     PHP_FATAL_CHAIN,
     PHP_TRACE_AS_STRING,
@@ -321,6 +322,31 @@ def test_node_stack_with_cause() -> None:
         ("Object.<anonymous>", "/srv/api/src/db.js", True),
     ]
     assert where(frames(cause)[0]) == ("Socket.onEnd", 3)
+
+
+def test_node_inspect_restores_frames_shared_with_the_cause_and_skips_aggregate_members() -> None:
+    innermost, cause, main = parse_javascript(JS_NODE_INSPECT)
+    assert (innermost["type"], innermost["value"], innermost["stacktrace"]) == ("SyntaxError", "Unexpected token", None)
+    assert (cause["type"], cause["value"]) == ("Error", "config load failed")
+    assert (main["type"], main["value"]) == ("AggregateError", "startup failed")
+    # "... 2 lines matching ...": the two frames after Object.<anonymous> in the cause's stack.
+    assert [f["function"] for f in frames(main)][::-1] == [
+        "start", "Object.<anonymous>", "Module._compile", "Module.load", None,
+    ]  # fmt: skip
+    assert where(frames(main)[-1]) == ("start", 8)  # not the member RangeError's frame at 8:31
+    assert [f["colno"] for f in frames(main)][-1] == 11
+    assert len(frames(cause)) == 6
+
+
+@pytest.mark.parametrize("link", ["caused by: ", "Caused by: "])
+def test_caused_by_lines_of_verror_and_pino_are_causes(link: str) -> None:
+    text = (
+        "Error: handler failed\n    at handle (/srv/api/src/h.js:3:9)\n"
+        f"{link}TypeError: x is undefined\n    at read (/srv/api/src/r.js:1:5)\n    at handle (/srv/api/src/h.js:2:1)"
+    )
+    cause, main = parse_javascript(text)
+    assert (cause["type"], [where(f) for f in frames(cause)]) == ("TypeError", [("handle", 2), ("read", 1)])
+    assert (main["type"], [where(f) for f in frames(main)]) == ("Error", [("handle", 3)])
 
 
 def test_firefox_and_safari_stack_has_no_header() -> None:

@@ -1,0 +1,175 @@
+"""Stack traces printed by the real runtimes (Node.js, the JVM), read back: the text parsers must give each
+exception of the chain the frames the runtime itself reports for it, elided ones included. Skipped where the
+runtime is not installed (this machine kind has both; .ci/run uses Node.js already)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.stacktraces import parse_java, parse_javascript
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+needs_jdk = pytest.mark.skipif(
+    shutil.which("javac") is None or shutil.which("java") is None, reason="a JDK (javac, java) is not installed"
+)
+
+
+def frame_keys(value: dict[str, Any], *keys: str) -> list[tuple[Any, ...]]:
+    frames = value["stacktrace"]["frames"] if value["stacktrace"] else []
+    return [tuple(frame[k] for k in keys) for frame in frames]
+
+
+# --- Node.js ---------------------------------------------------------------------------------------
+
+NODE_SCRIPT = textwrap.dedent(
+    """
+    const util = require("util");
+    function parseConfig() { JSON.parse("{bad"); }
+    function loadConfig() {
+      try { parseConfig(); } catch (e) { throw new Error("config load failed", { cause: e }); }
+    }
+    function start() {
+      try { loadConfig(); } catch (e) {
+        throw new AggregateError([new RangeError("port out of range"), e], "startup failed", { cause: e });
+      }
+    }
+    let top;
+    try { start(); } catch (e) { top = e; }
+    const chain = [];
+    for (let e = top; e; e = e.cause) chain.push({ stack: e.stack });
+    console.log(JSON.stringify({
+      inspect: util.inspect(top) + "\\n" + new TypeError("an unrelated error after it").stack,
+      // VError's fullStack and pino's err serializer join the stacks with "caused by:" lines.
+      causedBy: chain.map((c) => c.stack).join("\\ncaused by: "),
+      chain,
+    }));
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def node_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    script = tmp_path_factory.mktemp("node") / "startup.js"
+    script.write_text(NODE_SCRIPT)
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def expected_chain(node_output: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each error's own `.stack`, read alone (never elided), in Sentry's order: the innermost cause first."""
+    values = []
+    for printed in node_output["chain"]:
+        [value] = parse_javascript(printed["stack"])
+        values.append(value)
+    return values[::-1]
+
+
+@needs_node
+def test_node_inspect_output_gives_each_cause_its_own_frames_with_the_elided_ones_restored(node_output):
+    assert "lines matching cause stack trace" in node_output["inspect"]  # what this test is about
+    assert "[errors]: [" in node_output["inspect"]
+    got = parse_javascript(node_output["inspect"])
+    want = expected_chain(node_output)
+    assert [(v["type"], v["value"]) for v in got] == [
+        ("SyntaxError", want[0]["value"]),
+        ("Error", "config load failed"),
+        ("AggregateError", "startup failed"),
+    ]
+    keys = ("function", "filename", "lineno", "colno", "in_app")
+    for parsed, alone in zip(got, want, strict=True):
+        assert frame_keys(parsed, *keys) == frame_keys(alone, *keys)
+    # The AggregateError's members and the unrelated error printed after it belong to no exception here.
+    assert not any("RangeError" in v["type"] or "TypeError" in v["type"] for v in got)
+
+
+@needs_node
+def test_caused_by_lines_chain_the_errors_as_node_cause_does(node_output):
+    got = parse_javascript(node_output["causedBy"])
+    want = expected_chain(node_output)
+    keys = ("type", "value")
+    assert [tuple(v[k] for k in keys) for v in got] == [tuple(v[k] for k in keys) for v in want]
+    for parsed, alone in zip(got, want, strict=True):
+        assert frame_keys(parsed, "function", "lineno", "colno") == frame_keys(alone, "function", "lineno", "colno")
+
+
+# --- JVM -------------------------------------------------------------------------------------------
+
+JAVA_SOURCE = textwrap.dedent(
+    """
+    package com.acme.shop;
+
+    import java.util.List;
+    import java.util.stream.Collectors;
+
+    public class Checkout {
+        static class Prices {
+            int parse(String id) {
+                try {
+                    return Integer.parseInt(id);
+                } catch (NumberFormatException e) {
+                    throw new IllegalStateException("bad price id " + id, e);
+                }
+            }
+        }
+
+        interface Step { void run() throws Exception; }
+
+        static void step(Step s) {
+            try {
+                s.run();
+            } catch (Exception e) {
+                throw new RuntimeException("checkout step failed", e);
+            }
+        }
+
+        public static void main(String[] args) {
+            try {
+                step(() -> List.of("7", "x9").stream().map(id -> new Prices().parse(id)).collect(Collectors.toList()));
+            } catch (RuntimeException e) {
+                Exception top = new Exception("order 42 not placed", e);
+                top.addSuppressed(new java.io.IOException("close failed"));
+                top.printStackTrace();
+                // What the JVM knows of each throwable of the chain, one line each, for the test to compare.
+                for (Throwable t = top; t != null; t = t.getCause()) {
+                    StringBuilder line = new StringBuilder(t.getClass().getName());
+                    for (StackTraceElement f : t.getStackTrace()) {
+                        line.append('|').append(f.getClassName()).append(' ').append(f.getMethodName())
+                            .append(' ').append(f.getFileName()).append(' ').append(f.getLineNumber());
+                    }
+                    System.out.println(line);
+                }
+            }
+        }
+    }
+    """
+)
+
+
+@needs_jdk
+def test_jvm_print_stack_trace_gives_each_cause_the_frames_the_jvm_reports(tmp_path: Path):
+    source = tmp_path / "com" / "acme" / "shop" / "Checkout.java"
+    source.parent.mkdir(parents=True)
+    source.write_text(JAVA_SOURCE)
+    subprocess.run(["javac", str(source)], cwd=tmp_path, check=True, timeout=120)
+    done = subprocess.run(
+        ["java", "-cp", str(tmp_path), "com.acme.shop.Checkout"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "... " in done.stderr and "Suppressed: " in done.stderr  # elided frames and a skipped block
+    jvm = []
+    for line in done.stdout.splitlines()[::-1]:  # the innermost cause first, as Sentry orders them
+        name, *elements = line.split("|")
+        fields = [e.split(" ") for e in elements][::-1]  # oldest call first
+        jvm.append((name, [(cls, method, file, int(lineno)) for cls, method, file, lineno in fields]))
+
+    got = parse_java(done.stderr)
+    assert [f"{v['module']}.{v['type']}" for v in got] == [name for name, _ in jvm]
+    for parsed, (_, frames) in zip(got, jvm, strict=True):
+        assert frame_keys(parsed, "module", "function", "filename", "lineno") == frames
