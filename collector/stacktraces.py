@@ -190,6 +190,13 @@ def _php_header_start(line: str, in_header: bool) -> tuple[str, str] | None:
     return None
 
 
+def _php_starts_another_trace(line: str) -> bool:
+    """A new fatal error, or a new Laravel log entry (a previous exception of the same entry is marked so)."""
+    if "[object] (" in line:
+        return not line.startswith("[previous exception]")
+    return _PHP_UNCAUGHT_RE.search(line) is not None
+
+
 def _php_location(text: str, sep: str) -> tuple[str, str | None, int | None]:
     head, found, tail = text.rpartition(sep)
     m = re.fullmatch(r"(\S.*):(\d+)", tail) if found else None
@@ -242,6 +249,8 @@ def parse_php(text: str, *, file: str | None = None, line: int | None = None) ->
             continue
         in_header = current is not None and current.get("state") == "header"
         start = _php_header_start(stripped, in_header)
+        if start and blocks and _php_starts_another_trace(stripped):
+            break  # one event is one trace: PHP's CLI prints a fatal error twice (log and display)
         if start:
             current = {"style": start[0], "header": [start[1]], "entries": [], "done": False, "state": "header"}
             blocks.append(current)

@@ -1,6 +1,6 @@
-"""Stack traces printed by the real runtimes (Node.js, the JVM), read back: the text parsers must give each
-exception of the chain the frames the runtime itself reports for it, elided ones included. Skipped where the
-runtime is not installed (this machine kind has both; .ci/run uses Node.js already)."""
+"""Stack traces printed by the real runtimes (Node.js, the JVM, PHP), read back: the text parsers must give each
+exception of the chain the frames the runtime itself reports for it, elided ones included. Skipped where a
+runtime is not installed; .ci/run installs PHP and Monolog, this machine kind has Node.js and a JDK."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from collector.stacktraces import parse_java, parse_javascript
+from collector.stacktraces import parse_java, parse_javascript, parse_php
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 needs_jdk = pytest.mark.skipif(
@@ -173,3 +173,118 @@ def test_jvm_print_stack_trace_gives_each_cause_the_frames_the_jvm_reports(tmp_p
     assert [f"{v['module']}.{v['type']}" for v in got] == [name for name, _ in jvm]
     for parsed, (_, frames) in zip(got, jvm, strict=True):
         assert frame_keys(parsed, "module", "function", "filename", "lineno") == frames
+
+
+# --- PHP -------------------------------------------------------------------------------------------
+
+needs_php = pytest.mark.skipif(shutil.which("php") is None, reason="PHP is not installed (apt-get install php-cli)")
+MONOLOG = Path("/usr/share/php/Monolog/autoload.php")  # Debian's php-monolog, the logger Laravel writes with
+
+PHP_PRICING = textwrap.dedent(
+    """
+    <?php
+    namespace App\\Services;
+
+    class PriceNotFound extends \\RuntimeException {}
+
+    class Pricing {
+        public function quote(string $sku): int {
+            try {
+                return $this->lookup($sku);
+            } catch (\\InvalidArgumentException $e) {
+                throw new PriceNotFound("no price for $sku", 404, $e);
+            }
+        }
+
+        private function lookup(string $sku): int {
+            $check = function ($s) { throw new \\InvalidArgumentException("bad sku '$s'"); };
+            return array_map($check, [$sku])[0];
+        }
+    }
+    """
+).lstrip()
+
+PHP_MAIN = textwrap.dedent(
+    """
+    <?php
+    require __DIR__ . '/app/Services/Pricing.php';
+
+    function handle() { return (new App\\Services\\Pricing())->quote("A-1"); }
+
+    try {
+        handle();
+    } catch (Throwable $e) {
+        // What PHP knows of each throwable, innermost first, for the test to compare.
+        $chain = [];
+        for ($t = $e; $t; $t = $t->getPrevious()) {
+            array_unshift($chain, ['class' => get_class($t), 'message' => $t->getMessage(), 'file' => $t->getFile(),
+                'line' => $t->getLine(), 'trace' => $t->getTrace()]);
+        }
+        file_put_contents(__DIR__ . '/chain.json', json_encode($chain));
+        if ($argv[1] === 'string') {
+            echo (string) $e;
+        } elseif ($argv[1] === 'monolog') {
+            require $argv[2];
+            // As Laravel's single and daily channels write: Monolog's LineFormatter with stack traces.
+            $formatter = new Monolog\\Formatter\\LineFormatter(null, 'Y-m-d H:i:s', true, true);
+            $formatter->includeStacktraces(true);
+            $handler = new Monolog\\Handler\\StreamHandler('php://stdout');
+            $handler->setFormatter($formatter);
+            $log = new Monolog\\Logger('production');
+            $log->pushHandler($handler);
+            $log->error($e->getMessage(), ['exception' => $e]);
+            $log->error('the same again, a second log entry', ['exception' => $e]);
+        } else {
+            throw $e;  // uncaught: the CLI prints it to stderr twice, as a log line and as the displayed error
+        }
+    }
+    """
+).lstrip()
+
+
+def php_expected(chain: list[dict[str, Any]]) -> list[tuple[str, str, list[tuple[Any, ...]]]]:
+    """Sentry-ordered frames from PHP's own getTrace(): each frame is the code of one function (the caller of the
+    entry above it) at the line where it called the next; the last is the throwing function at the throw."""
+    values = []
+    for exc in chain:
+        trace = exc["trace"]
+
+        def name(entry: dict[str, Any]) -> str:
+            return f"{entry['class']}::{entry['function']}" if entry.get("class") else entry["function"]
+
+        frames = [
+            (name(trace[i + 1]) if i + 1 < len(trace) else None, trace[i].get("file"), trace[i].get("line"))
+            for i in range(len(trace) - 1, -1, -1)
+        ]
+        frames.append((name(trace[0]) if trace else None, exc["file"], exc["line"]))
+        values.append((exc["class"], exc["message"], frames))
+    return values
+
+
+@needs_php
+@pytest.mark.parametrize("mode", ["string", "uncaught", "monolog"])
+def test_php_traces_give_each_exception_the_frames_php_reports(tmp_path: Path, mode: str):
+    if mode == "monolog" and not MONOLOG.is_file():
+        pytest.skip("Monolog is not installed (apt-get install php-monolog)")
+    (tmp_path / "app" / "Services").mkdir(parents=True)
+    (tmp_path / "app" / "Services" / "Pricing.php").write_text(PHP_PRICING)
+    (tmp_path / "main.php").write_text(PHP_MAIN)
+    command = [
+        "php",
+        "-d",
+        "display_errors=stderr",
+        "-d",
+        "log_errors=1",
+        str(tmp_path / "main.php"),
+        mode,
+        str(MONOLOG),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    printed = done.stdout if mode != "uncaught" else done.stderr
+    assert printed.count("Stack trace:" if mode != "monolog" else "[stacktrace]") == (2 if mode == "string" else 4)
+
+    got = parse_php(printed)
+    want = php_expected(json.loads((tmp_path / "chain.json").read_text()))
+    assert [(v["type"], v["value"]) for v in got] == [(cls, message) for cls, message, _ in want]
+    for parsed, (_, _, frames) in zip(got, want, strict=True):
+        assert frame_keys(parsed, "function", "abs_path", "lineno") == frames
