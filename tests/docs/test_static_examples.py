@@ -1,7 +1,7 @@
-"""The examples of docs/integrations.md for stacks that cannot run here (Laravel, Spring, the React/Angular/Vue builds,
-Flutter), checked for what errlog relies on: the DSN's form, the webhook endpoint and token header (sent for real to
-a live collector), and payload fields that collector/webhooks.py reads. Every checked block must be claimed by a
-test here or in a sibling module, so no example goes unchecked."""
+"""The examples of docs/integrations.md for stacks that cannot run here (Laravel and Spring apps, the React, Angular
+and Vue builds, Flutter), checked for what errlog relies on: the DSN's form, the webhook endpoint and token header
+(sent for real to a live collector), and payload fields that collector/webhooks.py reads. Every checked block must
+be claimed by a test here or in a sibling module, so no example goes unchecked."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ PROOF = {
     "laravel-install": "text",
     "laravel-env": "static",
     "laravel-sentry": "static",
-    "laravel-webhook": "static",
+    "laravel-webhook": "run",
     "laravel-services": "static",
     "laravel-webhook-hook": "static",
     "spring-gradle": "text",
