@@ -367,16 +367,18 @@ def parse_java(text: str) -> list[ExceptionValue]:
                 current["message"].append(line)  # a message spanning several lines
         elif _JAVA_HEADER_RE.match(line):
             break  # a second, unrelated trace starts: one event is one trace
-    chain = []
     enclosing: list[Frame] = []
+    # Outermost first: the frames a cause omits are the last ones of the exception it caused, which logback's
+    # root-cause-first rendering prints after it.
+    for exc in printed[::-1] if wrapped else printed:
+        if exc["more"] and enclosing:
+            exc["frames"] = exc["frames"] + enclosing[-exc["more"] :]
+        enclosing = exc["frames"]
+    chain = []
     for exc in printed:
-        frames = exc["frames"]
-        if exc["more"] and enclosing and not wrapped:
-            frames = frames + enclosing[-exc["more"] :]
-        enclosing = frames
         module, type_ = split_java_class(exc["type"])
         message = "\n".join(exc["message"]).strip()
-        chain.append(exception_value(type_, message, frames[::-1], module))
+        chain.append(exception_value(type_, message, exc["frames"][::-1], module))
     if not wrapped:
         chain.reverse()
     return _finish(chain)

@@ -1,6 +1,6 @@
 """Stack traces printed by the real runtimes (Node.js, the JVM, PHP), read back: the text parsers must give each
 exception of the chain the frames the runtime itself reports for it, elided ones included. Skipped where a
-runtime is not installed; .ci/run installs PHP and Monolog, this machine kind has Node.js and a JDK."""
+runtime is not installed; .ci/run installs PHP, Monolog and logback, this machine kind has Node.js and a JDK."""
 
 from __future__ import annotations
 
@@ -130,46 +130,98 @@ JAVA_SOURCE = textwrap.dedent(
             }
         }
 
-        public static void main(String[] args) {
+        static Exception failure() {
             try {
                 step(() -> List.of("7", "x9").stream().map(id -> new Prices().parse(id)).collect(Collectors.toList()));
+                return null;
             } catch (RuntimeException e) {
                 Exception top = new Exception("order 42 not placed", e);
                 top.addSuppressed(new java.io.IOException("close failed"));
-                top.printStackTrace();
-                // What the JVM knows of each throwable of the chain, one line each, for the test to compare.
-                for (Throwable t = top; t != null; t = t.getCause()) {
-                    StringBuilder line = new StringBuilder(t.getClass().getName());
-                    for (StackTraceElement f : t.getStackTrace()) {
-                        line.append('|').append(f.getClassName()).append(' ').append(f.getMethodName())
-                            .append(' ').append(f.getFileName()).append(' ').append(f.getLineNumber());
-                    }
-                    System.out.println(line);
-                }
+                return top;
             }
+        }
+
+        /** What the JVM knows of each throwable of the chain, one line each, for the test to compare. */
+        static void describe(Throwable top) {
+            for (Throwable t = top; t != null; t = t.getCause()) {
+                StringBuilder line = new StringBuilder(t.getClass().getName());
+                for (StackTraceElement f : t.getStackTrace()) {
+                    line.append('|').append(f.getClassName()).append(' ').append(f.getMethodName())
+                        .append(' ').append(f.getFileName()).append(' ').append(f.getLineNumber());
+                }
+                System.out.println(line);
+            }
+        }
+
+        public static void main(String[] args) {
+            Exception top = failure();
+            top.printStackTrace();
+            describe(top);
         }
     }
     """
 )
 
+# The same failure logged through SLF4J by logback, Spring Boot's logger (Debian's liblogback-java).
+LOGBACK_SOURCE = textwrap.dedent(
+    """
+    package com.acme.shop;
 
-@needs_jdk
-def test_jvm_print_stack_trace_gives_each_cause_the_frames_the_jvm_reports(tmp_path: Path):
-    source = tmp_path / "com" / "acme" / "shop" / "Checkout.java"
-    source.parent.mkdir(parents=True)
-    source.write_text(JAVA_SOURCE)
-    subprocess.run(["javac", str(source)], cwd=tmp_path, check=True, timeout=120)
-    done = subprocess.run(
-        ["java", "-cp", str(tmp_path), "com.acme.shop.Checkout"], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert "... " in done.stderr and "Suppressed: " in done.stderr  # elided frames and a skipped block
-    jvm = []
-    for line in done.stdout.splitlines()[::-1]:  # the innermost cause first, as Sentry orders them
+    public class LoggedCheckout {
+        public static void main(String[] args) {
+            Exception top = Checkout.failure();
+            org.slf4j.LoggerFactory.getLogger(LoggedCheckout.class).error("checkout failed", top);
+            Checkout.describe(top);
+        }
+    }
+    """
+)
+LOGBACK_CONFIG = """\
+<configuration>
+  <appender name="err" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%level %logger - %msg%n{converter}</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="err"/></root>
+</configuration>
+"""
+LOGBACK_JARS = [Path("/usr/share/java") / f"{name}.jar" for name in ("slf4j-api", "logback-core", "logback-classic")]
+
+
+def jvm_chain(described: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    chain = []
+    for line in described.splitlines()[::-1]:  # the innermost cause first, as Sentry orders them
         name, *elements = line.split("|")
         fields = [e.split(" ") for e in elements][::-1]  # oldest call first
-        jvm.append((name, [(cls, method, file, int(lineno)) for cls, method, file, lineno in fields]))
+        chain.append((name, [(cls, method, file, int(lineno)) for cls, method, file, lineno in fields]))
+    return chain
+
+
+@needs_jdk
+@pytest.mark.parametrize("rendering", ["printStackTrace", "logback %ex", "logback %rEx (root cause first)"])
+def test_jvm_traces_give_each_cause_the_frames_the_jvm_reports(tmp_path: Path, rendering: str):
+    logback = rendering.startswith("logback")
+    if logback and not all(jar.is_file() for jar in LOGBACK_JARS):
+        pytest.skip("logback is not installed (apt-get install liblogback-java)")
+    package = tmp_path / "com" / "acme" / "shop"
+    package.mkdir(parents=True)
+    (package / "Checkout.java").write_text(JAVA_SOURCE)
+    (package / "LoggedCheckout.java").write_text(LOGBACK_SOURCE)
+    classpath = ":".join([str(tmp_path), *map(str, LOGBACK_JARS)])
+    sources = [str(package / "Checkout.java"), *([str(package / "LoggedCheckout.java")] if logback else [])]
+    subprocess.run(["javac", "-cp", classpath, *sources], cwd=tmp_path, check=True, timeout=120)
+    command = ["java", "-cp", classpath, "com.acme.shop.Checkout"]
+    if logback:
+        config = tmp_path / "logback.xml"
+        config.write_text(LOGBACK_CONFIG.format(converter=rendering.split()[1]))
+        command = ["java", "-cp", classpath, f"-Dlogback.configurationFile={config}", "com.acme.shop.LoggedCheckout"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert "Suppressed: " in done.stderr
+    assert ("common frames omitted" if logback else " more") in done.stderr  # elided frames, restored below
+    assert ("Wrapped by: " in done.stderr) == rendering.endswith("(root cause first)")
 
     got = parse_java(done.stderr)
+    jvm = jvm_chain(done.stdout)
     assert [f"{v['module']}.{v['type']}" for v in got] == [name for name, _ in jvm]
     for parsed, (_, frames) in zip(got, jvm, strict=True):
         assert frame_keys(parsed, "module", "function", "filename", "lineno") == frames
