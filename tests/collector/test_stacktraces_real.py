@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 
-from collector.stacktraces import parse_java, parse_javascript, parse_php
+from collector.stacktraces import parse_java, parse_javascript, parse_php, php_frames_from_backtrace
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 needs_jdk = pytest.mark.skipif(
     shutil.which("javac") is None or shutil.which("java") is None, reason="a JDK (javac, java) is not installed"
 )
+
+
+FRAME_KEYS = ("function", "module", "filename", "abs_path", "lineno", "colno", "in_app")
 
 
 def frame_keys(value: dict[str, Any], *keys: str) -> list[tuple[Any, ...]]:
@@ -336,7 +339,12 @@ def test_php_traces_give_each_exception_the_frames_php_reports(tmp_path: Path, m
     assert printed.count("Stack trace:" if mode != "monolog" else "[stacktrace]") == (2 if mode == "string" else 4)
 
     got = parse_php(printed)
-    want = php_expected(json.loads((tmp_path / "chain.json").read_text()))
+    chain = json.loads((tmp_path / "chain.json").read_text())
+    want = php_expected(chain)
     assert [(v["type"], v["value"]) for v in got] == [(cls, message) for cls, message, _ in want]
     for parsed, (_, _, frames) in zip(got, want, strict=True):
         assert frame_keys(parsed, "function", "abs_path", "lineno") == frames
+    # The laravel webhook's other form, getTrace() as a list, gives the same frames as the printed text.
+    for parsed, exc in zip(got, chain, strict=True):
+        from_list = php_frames_from_backtrace(exc["trace"], exc["file"], exc["line"])
+        assert [tuple(f[k] for k in FRAME_KEYS) for f in from_list] == frame_keys(parsed, *FRAME_KEYS)
