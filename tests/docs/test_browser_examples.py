@@ -1,7 +1,8 @@
-"""docs/integrations.md's React example in a real browser: the documented `src/instrument.js` and `src/main.jsx`,
-bundled by esbuild with the real @sentry/react and React 19 (tests/docs/js), served from one origin and run by
-headless Chromium against the live collector on another origin, as a site and its error tracker are. Skipped where
-Chromium or the npm packages are missing (.ci/run installs both)."""
+"""docs/integrations.md's React examples in a real browser: the documented `src/instrument.js` and `src/main.jsx`
+(the SDK route) and the error boundary with the browser reporter and its relay (the webhook route), bundled by
+esbuild with the real @sentry/react and React 19 (tests/docs/js), served from one origin and run by headless
+Chromium against the live collector on another origin, as a site and its error tracker are. Skipped where Chromium
+or the npm packages are missing (.ci/run installs both)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import shutil
 import subprocess
 import textwrap
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.examples import block
+from tests.docs.run import free_port, wait_for_port
 from tests.docs.test_js_examples import NODE_MODULES, project_dir
 
 DOC = "integrations.md"
@@ -32,7 +36,32 @@ pytestmark = [
 ]
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+RELAY_PATH = "/internal/client-errors"  # the documented reporter's RELAY
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """The site's files, and its relay path forwarded to the relay's port, as the documented reverse proxy does."""
+
+    relay_port: int | None = None
+
+    def do_POST(self) -> None:
+        if self.path != RELAY_PATH or self.relay_port is None:
+            self.send_error(404)
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        forward = urllib.request.Request(
+            f"http://127.0.0.1:{self.relay_port}{RELAY_PATH}", data=body, method="POST",
+            headers={"Content-Type": self.headers.get("Content-Type") or "application/json"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(forward, timeout=20) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -41,7 +70,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on 127.0.0.1: the page's origin, not the collector's."""
     root = project_dir(tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_SiteHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -61,6 +90,21 @@ def open_in_chromium(url: str, profile: Path) -> str:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def build(root: Path) -> None:
+    """src/main.jsx to dist/app.js, and the page that loads it: what the documented Vite build does, in esbuild's
+    terms (one script, JSX, the build's import.meta.env)."""
+    (root / "index.html").write_text(
+        "<!doctype html><html><head><title>shop</title></head>"
+        '<body><div id="root"></div><script src="/dist/app.js"></script></body></html>'
+    )
+    command = [
+        str(ESBUILD), "src/main.jsx", "--bundle", "--format=iife", "--jsx=automatic", "--outfile=dist/app.js",
+        '--define:import.meta.env.VITE_RELEASE="web@1.8.0"', '--define:import.meta.env.MODE="production"',
+        "--log-level=warning",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=root, check=True, timeout=120)
 
 
 APP = textwrap.dedent(
@@ -94,17 +138,7 @@ def test_the_react_example_reports_a_render_error_from_a_real_browser(docs_proje
     (src / "instrument.js").write_text(docs_project.substitute(block(DOC, "react-sentry").text))
     (src / "main.jsx").write_text(block(DOC, "react-root").text + MAIN_TAIL)
     (src / "App.jsx").write_text(APP)
-    (root / "index.html").write_text(
-        "<!doctype html><html><head><title>shop</title></head>"
-        '<body><div id="root"></div><script src="/dist/app.js"></script></body></html>'
-    )
-    # What the documented Vite build does, in esbuild's terms: one script, JSX, the build's import.meta.env.
-    command = [
-        str(ESBUILD), "src/main.jsx", "--bundle", "--format=iife", "--jsx=automatic", "--outfile=dist/app.js",
-        "--define:import.meta.env.VITE_RELEASE=\"web@1.8.0\"", "--define:import.meta.env.MODE=\"production\"",
-        "--log-level=warning",
-    ]  # fmt: skip
-    subprocess.run(command, cwd=root, check=True, timeout=120)
+    build(root)
 
     dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "<title>sent</title>" in dom, dom
@@ -128,3 +162,63 @@ def test_the_react_example_reports_a_render_error_from_a_real_browser(docs_proje
         True,
     )
     assert docs_project.errors("ResizeObserver") == [], "the documented ignoreErrors should drop it"
+
+
+# The documented webhook route: src/main.jsx as the boundary's comment says, the reporter, the relay beside the site.
+WEBHOOK_MAIN = textwrap.dedent(
+    """
+    import { createRoot } from "react-dom/client";
+    import { ErrlogBoundary } from "./ErrlogBoundary";
+    import { setErrlogUser } from "./errlog-report";
+    import App from "./App";
+
+    setErrlogUser({ id: "u-19" });
+    createRoot(document.getElementById("root")).render(<ErrlogBoundary><App /></ErrlogBoundary>);
+    setTimeout(() => {
+      throw new RangeError("coupon expired");
+    }, 0);
+    setTimeout(() => { document.title = "sent"; }, 1500);
+    """
+)
+
+
+def test_the_react_webhook_example_reports_through_the_relay_from_a_real_browser(docs_project, site, tmp_path):
+    root, origin = site
+    src = root / "src"
+    src.mkdir()
+    (src / "errlog-report.js").write_text(block(DOC, "browser-reporter").text)
+    (src / "ErrlogBoundary.jsx").write_text(block(DOC, "react-webhook").text)
+    (src / "main.jsx").write_text(WEBHOOK_MAIN)
+    (src / "App.jsx").write_text(APP)
+    build(root)
+    relay_port = free_port()
+    (root / "relay.mjs").write_text(docs_project.substitute(block(DOC, "browser-relay").text))
+    relay = subprocess.Popen(
+        ["node", "relay.mjs"], cwd=root, env=docs_project.environment(PORT=str(relay_port)), text=True
+    )
+    _SiteHandler.relay_port = relay_port
+    try:
+        wait_for_port(relay_port, relay)
+        dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
+    finally:
+        _SiteHandler.relay_port = None
+        relay.terminate()
+        relay.wait(10)
+    assert "Something went wrong" in dom and "<title>sent</title>" in dom, dom
+
+    [render] = docs_project.wait_for_errors("TypeError")
+    assert render["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
+    assert (render["platform"], render["first_release"], render["environment"]) == (
+        "javascript",
+        "web@1.8.0",
+        "production",
+    )
+    [summary] = docs_project.events(render["id"])
+    event = docs_project.event(summary["event_id"])
+    assert event["source"] == "webhook:frontend" and summary["user_key"] == "id:u-19"
+    assert event["payload"]["request"]["url"] == f"{origin}/index.html"
+    assert "componentStack" in event["payload"]["extra"]
+    frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert (frames[-1]["function"], frames[-1]["filename"], frames[-1]["in_app"]) == ("Cart", "/dist/app.js", True)
+    [thrown] = docs_project.wait_for_errors("RangeError")
+    assert thrown["title"] == "RangeError: coupon expired"

@@ -37,7 +37,7 @@ PROOF = {
     "react-install": "text",
     "react-sentry": "run",
     "react-root": "run",
-    "react-webhook": "static",
+    "react-webhook": "run",
     "angular-install": "text",
     "angular-sentry": "static",
     "angular-provider": "static",
