@@ -1,11 +1,12 @@
-"""docs/integrations.md's React examples in a real browser: the documented `src/instrument.js` and `src/main.jsx`
-(the SDK route) and the error boundary with the browser reporter and its relay (the webhook route), bundled by
-esbuild with the real @sentry/react and React 19 (tests/docs/js), served from one origin and run by headless
+"""docs/integrations.md's React and Vue examples in a real browser: the SDK route (`Sentry.init` as documented) and
+the webhook route (the error boundary or handler with the browser reporter and its relay), bundled by esbuild with
+the real @sentry/react, @sentry/vue, React 19 and Vue 3 (tests/docs/js), served from one origin and run by headless
 Chromium against the live collector on another origin, as a site and its error tracker are. Skipped where Chromium
 or the npm packages are missing (.ci/run installs both)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,17 +94,21 @@ def open_in_chromium(url: str, profile: Path) -> str:
     return done.stdout
 
 
-def build(root: Path) -> None:
-    """src/main.jsx to dist/app.js, and the page that loads it: what the documented Vite build does, in esbuild's
-    terms (one script, JSX, the build's import.meta.env)."""
+def build(root: Path, entry: str = "src/main.jsx") -> None:
+    """`entry` to dist/app.js, and the page that loads it: what the documented Vite builds do, in esbuild's terms
+    (one script, JSX, the build's import.meta.env and Vue's compile-time flags)."""
     (root / "index.html").write_text(
         "<!doctype html><html><head><title>shop</title></head>"
-        '<body><div id="root"></div><script src="/dist/app.js"></script></body></html>'
+        '<body><div id="root"></div><div id="app"></div><script src="/dist/app.js"></script></body></html>'
     )
+    defines = {
+        "import.meta.env.VITE_RELEASE": '"web@1.8.0"', "import.meta.env.MODE": '"production"',
+        "process.env.NODE_ENV": '"production"', "__VUE_OPTIONS_API__": "true", "__VUE_PROD_DEVTOOLS__": "false",
+        "__VUE_PROD_HYDRATION_MISMATCH_DETAILS__": "false",
+    }  # fmt: skip
     command = [
-        str(ESBUILD), "src/main.jsx", "--bundle", "--format=iife", "--jsx=automatic", "--outfile=dist/app.js",
-        '--define:import.meta.env.VITE_RELEASE="web@1.8.0"', '--define:import.meta.env.MODE="production"',
-        "--log-level=warning",
+        str(ESBUILD), entry, "--bundle", "--format=iife", "--jsx=automatic", "--outfile=dist/app.js",
+        "--loader:.vue=js", "--log-level=warning", *(f"--define:{name}={value}" for name, value in defines.items()),
     ]  # fmt: skip
     subprocess.run(command, cwd=root, check=True, timeout=120)
 
@@ -164,6 +170,22 @@ def test_the_react_example_reports_a_render_error_from_a_real_browser(docs_proje
     assert docs_project.errors("ResizeObserver") == [], "the documented ignoreErrors should drop it"
 
 
+@contextlib.contextmanager
+def relay_beside(root: Path, docs_project: Any) -> Iterator[None]:
+    """The documented Node relay running beside the site, which forwards the relay path to it."""
+    port = free_port()
+    (root / "relay.mjs").write_text(docs_project.substitute(block(DOC, "browser-relay").text))
+    relay = subprocess.Popen(["node", "relay.mjs"], cwd=root, env=docs_project.environment(PORT=str(port)), text=True)
+    _SiteHandler.relay_port = port
+    try:
+        wait_for_port(port, relay)
+        yield
+    finally:
+        _SiteHandler.relay_port = None
+        relay.terminate()
+        relay.wait(10)
+
+
 # The documented webhook route: src/main.jsx as the boundary's comment says, the reporter, the relay beside the site.
 WEBHOOK_MAIN = textwrap.dedent(
     """
@@ -191,19 +213,8 @@ def test_the_react_webhook_example_reports_through_the_relay_from_a_real_browser
     (src / "main.jsx").write_text(WEBHOOK_MAIN)
     (src / "App.jsx").write_text(APP)
     build(root)
-    relay_port = free_port()
-    (root / "relay.mjs").write_text(docs_project.substitute(block(DOC, "browser-relay").text))
-    relay = subprocess.Popen(
-        ["node", "relay.mjs"], cwd=root, env=docs_project.environment(PORT=str(relay_port)), text=True
-    )
-    _SiteHandler.relay_port = relay_port
-    try:
-        wait_for_port(relay_port, relay)
+    with relay_beside(root, docs_project):
         dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
-    finally:
-        _SiteHandler.relay_port = None
-        relay.terminate()
-        relay.wait(10)
     assert "Something went wrong" in dom and "<title>sent</title>" in dom, dom
 
     [render] = docs_project.wait_for_errors("TypeError")
@@ -222,3 +233,66 @@ def test_the_react_webhook_example_reports_through_the_relay_from_a_real_browser
     assert (frames[-1]["function"], frames[-1]["filename"], frames[-1]["in_app"]) == ("Cart", "/dist/app.js", True)
     [thrown] = docs_project.wait_for_errors("RangeError")
     assert thrown["title"] == "RangeError: coupon expired"
+
+
+# src/App.vue, written as the JavaScript module a .vue compiler would make of it (esbuild has no .vue compiler).
+VUE_APP = textwrap.dedent(
+    """
+    import { h } from "vue";
+
+    const Cart = {
+      name: "Cart",
+      props: ["cart"],
+      render() {
+        return h("p", `${this.cart.items.length} items in your cart`);
+      },
+    };
+
+    export default { name: "App", render: () => h(Cart, { cart: {} }) };
+    """
+)
+VUE_TAIL = textwrap.dedent(
+    """
+    setTimeout(() => { document.title = "sent"; }, 1500);
+    """
+)
+
+
+def test_the_vue_example_reports_a_render_error_from_a_real_browser(docs_project, site, tmp_path):
+    root, origin = site
+    src = root / "src"
+    src.mkdir()
+    (src / "main.js").write_text(docs_project.substitute(block(DOC, "vue-sentry").text) + VUE_TAIL)
+    (src / "App.vue").write_text(VUE_APP)
+    build(root, "src/main.js")
+    dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
+    assert "<title>sent</title>" in dom, dom
+
+    [error] = docs_project.wait_for_errors("TypeError")
+    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
+    assert (error["first_release"], error["environment"]) == ("web@1.8.0", "production")
+    [summary] = docs_project.events(error["id"])
+    event = docs_project.event(summary["event_id"])
+    assert event["source"] == "sentry" and event["payload"]["sdk"]["name"] == "sentry.javascript.vue"
+    assert event["payload"]["request"]["url"] == f"{origin}/index.html"
+    frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert (frames[-1]["function"], frames[-1]["in_app"]) == ("Proxy.render", True)
+
+
+def test_the_vue_webhook_example_reports_through_the_relay_from_a_real_browser(docs_project, site, tmp_path):
+    root, origin = site
+    src = root / "src"
+    src.mkdir()
+    (src / "errlog-report.js").write_text(block(DOC, "browser-reporter").text)
+    (src / "main.js").write_text(block(DOC, "vue-webhook").text + VUE_TAIL)
+    (src / "App.vue").write_text(VUE_APP)
+    build(root, "src/main.js")
+    with relay_beside(root, docs_project):
+        dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
+    assert "<title>sent</title>" in dom, dom
+
+    [error] = docs_project.wait_for_errors("TypeError")
+    [summary] = docs_project.events(error["id"])
+    event = docs_project.event(summary["event_id"])
+    assert event["source"] == "webhook:frontend"
+    assert event["payload"]["extra"]["vueInfo"] and event["payload"]["extra"]["component"] == "Cart"
