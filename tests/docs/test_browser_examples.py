@@ -1,8 +1,8 @@
-"""docs/integrations.md's React and Vue examples in a real browser: the SDK route (`Sentry.init` as documented) and
-the webhook route (the error boundary or handler with the browser reporter and its relay), bundled by esbuild with
-the real @sentry/react, @sentry/vue, React 19 and Vue 3 (tests/docs/js), served from one origin and run by headless
-Chromium against the live collector on another origin, as a site and its error tracker are. Skipped where Chromium
-or the npm packages are missing (.ci/run installs both)."""
+"""docs/integrations.md's React, Vue and Angular examples in a real browser: the SDK route (`Sentry.init` as
+documented) and the webhook route (the framework's error hook with the browser reporter and its relay), bundled by
+esbuild with the real SDKs and frameworks (tests/docs/js), served from one origin and run by headless Chromium
+against the live collector on another origin, as a site and its error tracker are. Skipped where Chromium or the
+npm packages are missing (.ci/run installs both)."""
 
 from __future__ import annotations
 
@@ -96,15 +96,17 @@ def open_in_chromium(url: str, profile: Path) -> str:
 
 def build(root: Path, entry: str = "src/main.jsx") -> None:
     """`entry` to dist/app.js, and the page that loads it: what the documented Vite builds do, in esbuild's terms
-    (one script, JSX, the build's import.meta.env and Vue's compile-time flags)."""
+    (one script, JSX, the build's import.meta.env, Vue's and Angular's compile-time flags)."""
     (root / "index.html").write_text(
         "<!doctype html><html><head><title>shop</title></head>"
-        '<body><div id="root"></div><div id="app"></div><script src="/dist/app.js"></script></body></html>'
+        '<body><div id="root"></div><div id="app"></div><app-root></app-root><script src="/dist/app.js"></script>'
+        "</body></html>"
     )
     defines = {
         "import.meta.env.VITE_RELEASE": '"web@1.8.0"', "import.meta.env.MODE": '"production"',
         "process.env.NODE_ENV": '"production"', "__VUE_OPTIONS_API__": "true", "__VUE_PROD_DEVTOOLS__": "false",
-        "__VUE_PROD_HYDRATION_MISMATCH_DETAILS__": "false",
+        "__VUE_PROD_HYDRATION_MISMATCH_DETAILS__": "false", "ngDevMode": "false", "ngServerMode": "false",
+        "ngJitMode": "true", "ngI18nClosureMode": "false",
     }  # fmt: skip
     command = [
         str(ESBUILD), entry, "--bundle", "--format=iife", "--jsx=automatic", "--outfile=dist/app.js",
@@ -296,3 +298,94 @@ def test_the_vue_webhook_example_reports_through_the_relay_from_a_real_browser(d
     event = docs_project.event(summary["event_id"])
     assert event["source"] == "webhook:frontend"
     assert event["payload"]["extra"]["vueInfo"] and event["payload"]["extra"]["component"] == "Cart"
+
+
+# Angular: the CLI compiles components ahead of time; here Angular's compiler in the page (JIT) stands in for that
+# step, the one line added before the documented src/main.ts.
+ANGULAR_COMPONENT = textwrap.dedent(
+    """
+    import { Component } from "@angular/core";
+
+    @Component({
+      selector: "app-root",
+      standalone: true,
+      template: "<p>{{ cart.items.length }} items in your cart</p>",
+    })
+    export class AppComponent {
+      cart: any = {};
+    }
+    """
+)
+ANGULAR_TSCONFIG = '{"compilerOptions": {"experimentalDecorators": true, "useDefineForClassFields": false}}'
+ANGULAR_TAIL = textwrap.dedent(
+    """
+    setTimeout(() => { document.title = "sent"; }, 1500);
+    """
+)
+
+
+def angular_app(root: Path, main: str, config: str) -> None:
+    (root / "src" / "app").mkdir(parents=True, exist_ok=True)
+    (root / "tsconfig.json").write_text(ANGULAR_TSCONFIG)
+    (root / "src" / "main.ts").write_text('import "@angular/compiler";\n' + main + ANGULAR_TAIL)
+    (root / "src" / "app" / "app.config.ts").write_text(config)
+    (root / "src" / "app" / "app.component.ts").write_text(ANGULAR_COMPONENT)
+    build(root, "src/main.ts")
+
+
+def test_the_angular_example_reports_a_template_error_from_a_real_browser(docs_project, site, tmp_path):
+    root, origin = site
+    angular_app(root, docs_project.substitute(block(DOC, "angular-sentry").text), block(DOC, "angular-provider").text)
+    dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
+    assert 'ng-version="' in dom and "<title>sent</title>" in dom, dom
+
+    [error] = docs_project.wait_for_errors("TypeError")
+    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
+    assert (error["first_release"], error["environment"]) == ("web@1.8.0", "production")
+    [summary] = docs_project.events(error["id"])
+    event = docs_project.event(summary["event_id"])
+    assert event["source"] == "sentry" and event["payload"]["sdk"]["name"] == "sentry.javascript.angular"
+    assert event["payload"]["request"]["url"] == f"{origin}/index.html"
+    frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert frames[-1]["function"] == "AppComponent_Template"
+
+
+# src/main.ts and src/app/app.config.ts of an app that provides the documented handler, as its comment says.
+ANGULAR_WEBHOOK_MAIN = textwrap.dedent(
+    """
+    import { bootstrapApplication } from "@angular/platform-browser";
+    import { AppComponent } from "./app/app.component";
+    import { appConfig } from "./app/app.config";
+
+    bootstrapApplication(AppComponent, appConfig).catch((error) => console.error(error));
+    """
+)
+ANGULAR_WEBHOOK_CONFIG = textwrap.dedent(
+    """
+    import { ApplicationConfig, ErrorHandler } from "@angular/core";
+    import { ErrlogErrorHandler } from "./errlog-error-handler";
+
+    export const appConfig: ApplicationConfig = {
+      providers: [{ provide: ErrorHandler, useClass: ErrlogErrorHandler }],
+    };
+    """
+)
+
+
+def test_the_angular_webhook_example_reports_through_the_relay_from_a_real_browser(docs_project, site, tmp_path):
+    root, origin = site
+    (root / "src" / "app").mkdir(parents=True)
+    (root / "src" / "errlog-report.js").write_text(block(DOC, "browser-reporter").text)
+    (root / "src" / "app" / "errlog-error-handler.ts").write_text(block(DOC, "angular-webhook").text)
+    angular_app(root, ANGULAR_WEBHOOK_MAIN, ANGULAR_WEBHOOK_CONFIG)
+    with relay_beside(root, docs_project):
+        dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
+    assert "<title>sent</title>" in dom, dom
+
+    [error] = docs_project.wait_for_errors("TypeError")
+    [summary] = docs_project.events(error["id"])
+    event = docs_project.event(summary["event_id"])
+    assert event["source"] == "webhook:frontend" and event["tags"]["framework"] == "angular"
+    assert (
+        event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "AppComponent_Template"
+    )

@@ -1,7 +1,7 @@
-"""The examples of docs/integrations.md for stacks that cannot run here (Laravel and Spring apps, the Angular build,
-Flutter), checked for what errlog relies on: the DSN's form, the webhook endpoint and token header (sent for real to
-a live collector), and payload fields that collector/webhooks.py reads. Every checked block must be claimed by a
-test here or in a sibling module, so no example goes unchecked."""
+"""The examples of docs/integrations.md for stacks that cannot run here (Laravel and Spring apps, Flutter), checked
+for what errlog relies on: the DSN's form, the webhook endpoint and token header (sent for real to a live
+collector), and payload fields that collector/webhooks.py reads. Every checked block must be claimed by a test here
+or in a sibling module, so no example goes unchecked."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ PROOF = {
     "react-root": "run",
     "react-webhook": "run",
     "angular-install": "text",
-    "angular-sentry": "static",
-    "angular-provider": "static",
-    "angular-webhook": "static",
+    "angular-sentry": "run",
+    "angular-provider": "run",
+    "angular-webhook": "run",
     "vue-install": "text",
     "vue-sentry": "run",
     "vue-webhook": "run",
