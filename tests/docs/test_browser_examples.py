@@ -139,6 +139,21 @@ MAIN_TAIL = textwrap.dedent(
 )
 
 
+def the_render_error(docs_project: Any) -> dict[str, Any]:
+    """The event of the one error the page's broken component made, as every example reports it (all examples
+    build with release web@1.8.0 for production)."""
+    [error] = docs_project.wait_for_errors("TypeError")
+    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
+    assert (error["platform"], error["first_release"], error["environment"]) == (
+        "javascript",
+        "web@1.8.0",
+        "production",
+    )
+    [summary] = docs_project.events(error["id"])
+    event: dict[str, Any] = docs_project.event(summary["event_id"])
+    return event
+
+
 def test_the_react_example_reports_a_render_error_from_a_real_browser(docs_project, site, tmp_path):
     root, origin = site
     src = root / "src"
@@ -151,15 +166,7 @@ def test_the_react_example_reports_a_render_error_from_a_real_browser(docs_proje
     dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "<title>sent</title>" in dom, dom
 
-    [error] = docs_project.wait_for_errors("TypeError")
-    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
-    assert (error["platform"], error["first_release"], error["environment"]) == (
-        "javascript",
-        "web@1.8.0",
-        "production",
-    )
-    [summary] = docs_project.events(error["id"])
-    event = docs_project.event(summary["event_id"])
+    event = the_render_error(docs_project)
     assert event["source"] == "sentry" and event["payload"]["sdk"]["name"] == "sentry.javascript.react"
     assert event["payload"]["request"]["url"] == f"{origin}/index.html"
     assert "HeadlessChrome" in event["payload"]["request"]["headers"]["User-Agent"]
@@ -219,16 +226,8 @@ def test_the_react_webhook_example_reports_through_the_relay_from_a_real_browser
         dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "Something went wrong" in dom and "<title>sent</title>" in dom, dom
 
-    [render] = docs_project.wait_for_errors("TypeError")
-    assert render["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
-    assert (render["platform"], render["first_release"], render["environment"]) == (
-        "javascript",
-        "web@1.8.0",
-        "production",
-    )
-    [summary] = docs_project.events(render["id"])
-    event = docs_project.event(summary["event_id"])
-    assert event["source"] == "webhook:frontend" and summary["user_key"] == "id:u-19"
+    event = the_render_error(docs_project)
+    assert event["source"] == "webhook:frontend" and event["payload"]["user"]["id"] == "u-19"
     assert event["payload"]["request"]["url"] == f"{origin}/index.html"
     assert "componentStack" in event["payload"]["extra"]
     frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
@@ -253,7 +252,8 @@ VUE_APP = textwrap.dedent(
     export default { name: "App", render: () => h(Cart, { cart: {} }) };
     """
 )
-VUE_TAIL = textwrap.dedent(
+# The page's title once the reports are out (the reporters post at once; the SDKs send in the background).
+MARK_SENT = textwrap.dedent(
     """
     setTimeout(() => { document.title = "sent"; }, 1500);
     """
@@ -264,17 +264,13 @@ def test_the_vue_example_reports_a_render_error_from_a_real_browser(docs_project
     root, origin = site
     src = root / "src"
     src.mkdir()
-    (src / "main.js").write_text(docs_project.substitute(block(DOC, "vue-sentry").text) + VUE_TAIL)
+    (src / "main.js").write_text(docs_project.substitute(block(DOC, "vue-sentry").text) + MARK_SENT)
     (src / "App.vue").write_text(VUE_APP)
     build(root, "src/main.js")
     dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "<title>sent</title>" in dom, dom
 
-    [error] = docs_project.wait_for_errors("TypeError")
-    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
-    assert (error["first_release"], error["environment"]) == ("web@1.8.0", "production")
-    [summary] = docs_project.events(error["id"])
-    event = docs_project.event(summary["event_id"])
+    event = the_render_error(docs_project)
     assert event["source"] == "sentry" and event["payload"]["sdk"]["name"] == "sentry.javascript.vue"
     assert event["payload"]["request"]["url"] == f"{origin}/index.html"
     frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
@@ -286,16 +282,14 @@ def test_the_vue_webhook_example_reports_through_the_relay_from_a_real_browser(d
     src = root / "src"
     src.mkdir()
     (src / "errlog-report.js").write_text(block(DOC, "browser-reporter").text)
-    (src / "main.js").write_text(block(DOC, "vue-webhook").text + VUE_TAIL)
+    (src / "main.js").write_text(block(DOC, "vue-webhook").text + MARK_SENT)
     (src / "App.vue").write_text(VUE_APP)
     build(root, "src/main.js")
     with relay_beside(root, docs_project):
         dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "<title>sent</title>" in dom, dom
 
-    [error] = docs_project.wait_for_errors("TypeError")
-    [summary] = docs_project.events(error["id"])
-    event = docs_project.event(summary["event_id"])
+    event = the_render_error(docs_project)
     assert event["source"] == "webhook:frontend"
     assert event["payload"]["extra"]["vueInfo"] and event["payload"]["extra"]["component"] == "Cart"
 
@@ -317,17 +311,12 @@ ANGULAR_COMPONENT = textwrap.dedent(
     """
 )
 ANGULAR_TSCONFIG = '{"compilerOptions": {"experimentalDecorators": true, "useDefineForClassFields": false}}'
-ANGULAR_TAIL = textwrap.dedent(
-    """
-    setTimeout(() => { document.title = "sent"; }, 1500);
-    """
-)
 
 
 def angular_app(root: Path, main: str, config: str) -> None:
     (root / "src" / "app").mkdir(parents=True, exist_ok=True)
     (root / "tsconfig.json").write_text(ANGULAR_TSCONFIG)
-    (root / "src" / "main.ts").write_text('import "@angular/compiler";\n' + main + ANGULAR_TAIL)
+    (root / "src" / "main.ts").write_text('import "@angular/compiler";\n' + main + MARK_SENT)
     (root / "src" / "app" / "app.config.ts").write_text(config)
     (root / "src" / "app" / "app.component.ts").write_text(ANGULAR_COMPONENT)
     build(root, "src/main.ts")
@@ -339,11 +328,7 @@ def test_the_angular_example_reports_a_template_error_from_a_real_browser(docs_p
     dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert 'ng-version="' in dom and "<title>sent</title>" in dom, dom
 
-    [error] = docs_project.wait_for_errors("TypeError")
-    assert error["title"] == "TypeError: Cannot read properties of undefined (reading 'length')"
-    assert (error["first_release"], error["environment"]) == ("web@1.8.0", "production")
-    [summary] = docs_project.events(error["id"])
-    event = docs_project.event(summary["event_id"])
+    event = the_render_error(docs_project)
     assert event["source"] == "sentry" and event["payload"]["sdk"]["name"] == "sentry.javascript.angular"
     assert event["payload"]["request"]["url"] == f"{origin}/index.html"
     frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
@@ -382,9 +367,7 @@ def test_the_angular_webhook_example_reports_through_the_relay_from_a_real_brows
         dom = open_in_chromium(f"{origin}/index.html", tmp_path / "profile")
     assert "<title>sent</title>" in dom, dom
 
-    [error] = docs_project.wait_for_errors("TypeError")
-    [summary] = docs_project.events(error["id"])
-    event = docs_project.event(summary["event_id"])
+    event = the_render_error(docs_project)
     assert event["source"] == "webhook:frontend" and event["tags"]["framework"] == "angular"
     assert (
         event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"][-1]["function"] == "AppComponent_Template"
