@@ -367,6 +367,9 @@ def parse_java(text: str) -> list[ExceptionValue]:
                 current["message"].append(line)  # a message spanning several lines
         elif _JAVA_HEADER_RE.match(line):
             break  # a second, unrelated trace starts: one event is one trace
+    # Only the reported exception and its nearest causes are kept (and copied into): the first printed ones, or the
+    # last in root-cause-first order.
+    printed = printed[-_MAX_CHAIN:] if wrapped else printed[:_MAX_CHAIN]
     enclosing: list[Frame] = []
     # Outermost first: the frames a cause omits are the last ones of the exception it caused, which logback's
     # root-cause-first rendering prints after it.

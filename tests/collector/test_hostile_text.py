@@ -11,7 +11,7 @@ import pytest
 
 from collector.grouping.v1_normalise import function_name, normalise_message
 from collector.scrub import FILTERED, MAX_PAIR_DEPTH, scrub_event
-from collector.stacktraces import parse_javascript
+from collector.stacktraces import parse_java, parse_javascript
 from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
 
 MIB = 1 << 20
@@ -71,14 +71,22 @@ def test_v8_aliases_are_dropped_after_any_run_of_spaces():
     assert function_name("f" + " " * MIB + "[as g]") == "f"
 
 
-def test_a_long_chain_of_node_causes_copies_elided_frames_into_the_kept_ones_only():
-    # Each cause says its frames go on as its own cause's do: copied from the innermost out, each copy one frame
-    # longer, 130 MB held for 512 KiB of text before the chain was cut to what is kept first.
-    link = "[cause]: Error: x\n at a (b.js:1:1)\n at a (b.js:1:1)\n ... 9999 lines matching cause stack trace ...\n"
-    text = "Error: top\n at a (b.js:1:1)\n" + link * (MIB // 2 // len(link))
+@pytest.mark.parametrize(
+    ("parse", "top", "link"),
+    [
+        (parse_javascript, "Error: top\n at a (b.js:1:1)\n", "[cause]: Error: x\n at a (b.js:1:1)\n at a (b.js:1:1)\n"
+         " ... 9999 lines matching cause stack trace ...\n"),
+        (parse_java, "a.B: top\n\tat a.B.c(B.java:1)\n", "Caused by: a.B: x\n\tat a.B.c(B.java:1)\n\t... 99999 more\n"),
+    ],
+    ids=["node", "java"],
+)  # fmt: skip
+def test_a_long_chain_of_causes_copies_elided_frames_into_the_kept_ones_only(parse, top, link):
+    # Each cause says its frames go on as the exception next to it does: copied one after the other, each copy one
+    # frame longer, 130-400 MB held for 512 KiB of text before the chain was cut to what is kept first.
+    text = top + link * (MIB // 2 // len(link))
     tracemalloc.start()
     try:
-        values = parse_javascript(text)
+        values = parse(text)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
