@@ -1,19 +1,23 @@
-"""Stack traces printed by the real runtimes (Node.js, the JVM, PHP), read back: the text parsers must give each
-exception of the chain the frames the runtime itself reports for it, elided ones included. Skipped where a
-runtime is not installed; .ci/run installs PHP, Monolog and logback, this machine kind has Node.js and a JDK."""
+"""Stack traces printed by the real runtimes (Node.js, the JVM, PHP, Chromium and Firefox), read back: the text
+parsers must give each exception of the chain the frames the runtime itself reports for it, elided ones included.
+Skipped where a runtime is not installed; .ci/run installs PHP, Monolog, logback, Chromium and Firefox ESR, this
+machine kind has Node.js and a JDK."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
 import textwrap
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collector.stacktraces import parse_java, parse_javascript, parse_php, php_frames_from_backtrace
+from collector.stacktraces import parse_java, parse_javascript, parse_php, parse_stacktrace, php_frames_from_backtrace
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 needs_jdk = pytest.mark.skipif(
@@ -348,3 +352,93 @@ def test_php_traces_give_each_exception_the_frames_php_reports(tmp_path: Path, m
     for parsed, exc in zip(got, chain, strict=True):
         from_list = php_frames_from_backtrace(exc["trace"], exc["file"], exc["line"])
         assert [tuple(f[k] for k in FRAME_KEYS) for f in from_list] == frame_keys(parsed, *FRAME_KEYS)
+
+
+# --- Browsers --------------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
+
+# A page's script whose errors happen at known places; it posts each error's `stack`, as a reporter would send it.
+BROWSER_SCRIPT = textwrap.dedent(
+    """
+    class CartView {
+      render(cart) {
+        return cart.items.length;
+      }
+    }
+    function loadCart() {
+      return new CartView().render({});
+    }
+    const stacks = {};
+    try { loadCart(); } catch (e) { stacks.method = e.stack; }
+    try { [1].map(function (x) { return x.a.b; }); } catch (e) { stacks.callback = e.stack; }
+    try { eval("(function evil() { null.f(); })()"); } catch (e) { stacks.eval = e.stack; }
+    async function checkout() { await null; throw new RangeError("coupon expired"); }
+    checkout().catch((e) => {
+      stacks.async = e.stack;
+      fetch("/stacks", { method: "POST", body: JSON.stringify(stacks) }).then(() => { document.title = "posted"; });
+    });
+    """
+).lstrip()
+# In-app frames, oldest call first, as (function, line): the same from both engines' formats. An anonymous function
+# has no name; code run by eval() is placed at the eval() call.
+BROWSER_FRAMES: dict[str, list[tuple[str | None, int]]] = {
+    "method": [(None, 10), ("loadCart", 7), ("render", 3)],
+    "callback": [(None, 11), (None, 11)],
+    "eval": [(None, 12), ("eval", 12), ("evil", 12)],
+    "async": [("checkout", 13)],
+}
+
+
+def browser_command(browser: str, url: str, profile: Path) -> list[str]:
+    if browser == "chromium":
+        assert CHROMIUM is not None
+        return [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                "--virtual-time-budget=10000", "--dump-dom", url]  # fmt: skip
+    assert FIREFOX is not None
+    profile.mkdir()
+    screenshot = str(profile / "page.png")  # the one way to have headless Firefox open a page and run it
+    return [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), "--screenshot", screenshot, url]
+
+
+@pytest.mark.parametrize(
+    "browser",
+    [
+        pytest.param("chromium", marks=pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")),
+        pytest.param("firefox", marks=pytest.mark.skipif(FIREFOX is None, reason="Firefox is not installed")),
+    ],
+)
+def test_browser_stacks_give_the_frames_of_the_code_that_threw(browser: str, tmp_path: Path):
+    (tmp_path / "app.js").write_text(BROWSER_SCRIPT)
+    (tmp_path / "index.html").write_text('<!doctype html><title>shop</title><script src="/app.js"></script>')
+    posted: dict[str, str] = {}
+
+    class Site(SimpleHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.update(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Site, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        command = browser_command(browser, f"{origin}/index.html", tmp_path / "profile")
+        subprocess.run(command, capture_output=True, timeout=120, check=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert set(posted) == set(BROWSER_FRAMES), posted
+    expected = {**BROWSER_FRAMES}
+    if browser == "chromium":  # V8 names a method with its class, Gecko does not
+        expected["method"] = [*BROWSER_FRAMES["method"][:-1], ("CartView.render", 3)]
+    for case, stack in posted.items():
+        [value] = parse_stacktrace(stack)  # the language found from the text, as the webhooks do
+        in_app = [f for f in value["stacktrace"]["frames"] if f["in_app"]]
+        assert [(f["function"], f["lineno"]) for f in in_app] == expected[case], (case, stack)
+        assert all(f["abs_path"] == f"{origin}/app.js" and f["filename"] == "/app.js" for f in in_app), stack
