@@ -57,10 +57,13 @@ PROOF = {
     "python-sentry-logging": "run",
     "python-logging-handler": "run",
     "python-logging-setup": "run",
+    "ruby-sentry": "run",
+    "go-sentry": "run",
 }
 
 SDK_CONFIGS = ("django-sentry", "laravel-install", "laravel-env", "spring-properties", "react-sentry")
 SDK_CONFIGS += ("angular-sentry", "vue-sentry", "node-sentry", "flutter-sentry", "python-sentry-logging")
+SDK_CONFIGS += ("ruby-sentry", "go-sentry")
 _DSN_LIKE = re.compile(r"https?://[^\s\"'@/]+@[^\s\"'/]+/[^\s\"',;)]+")
 
 
