@@ -208,6 +208,7 @@ WEBHOOK_MAIN = textwrap.dedent(
     setTimeout(() => {
       throw new RangeError("coupon expired");
     }, 0);
+    Promise.reject("the payment sheet was closed");
     setTimeout(() => { document.title = "sent"; }, 1500);
     """
 )
@@ -232,8 +233,10 @@ def test_the_react_webhook_example_reports_through_the_relay_from_a_real_browser
     assert "componentStack" in event["payload"]["extra"]
     frames = event["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
     assert (frames[-1]["function"], frames[-1]["filename"], frames[-1]["in_app"]) == ("Cart", "/dist/app.js", True)
-    [thrown] = docs_project.wait_for_errors("RangeError")
+    [thrown] = docs_project.wait_for_errors("RangeError")  # through window's error event
     assert thrown["title"] == "RangeError: coupon expired"
+    [rejected] = docs_project.wait_for_errors('"payment sheet"')  # through unhandledrejection
+    assert rejected["title"] == "UnhandledRejection: the payment sheet was closed"
 
 
 # src/App.vue, written as the JavaScript module a .vue compiler would make of it (esbuild has no .vue compiler).
