@@ -48,6 +48,12 @@ class RawRequest:
         state: State = self.scope["app"].state
         return state
 
+    @property
+    def client_ip(self) -> str | None:
+        """The sender's address: the peer's, or the one a trusted proxy forwarded (`ERRLOG_TRUSTED_PROXIES`)."""
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
     def reserve(self, size: int) -> None:
         """Counts `size` more bytes of this request's body against the process's budget (app.state.body_budget)."""
         budget = self._budget()

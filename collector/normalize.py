@@ -7,6 +7,8 @@ import re
 import uuid
 from typing import Any
 
+from collector.scrub import FILTERED
+
 LEVELS = {
     "fatal": "fatal",
     "critical": "fatal",
@@ -225,19 +227,23 @@ def _threads_stacktrace(raw: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def user_key(user: dict[str, Any] | None) -> str | None:
-    """A stable key for a distinct user: id, else e-mail, username or IP."""
+    """A stable key for a distinct user: id, else e-mail, username or IP. A value scrubbed away (`[Filtered]`, as
+    a project that scrubs addresses leaves them) names no one: all of a project's anonymous users are not one."""
     if not user:
         return None
     for field in ("id", "email", "username", "ip_address"):
         value = user.get(field)
-        if value not in (None, ""):
+        if value not in (None, "", FILTERED):
             return f"{field}:{value}"[:64]
     return None
 
 
-def normalize_sentry_event(raw: Any, *, received_at: dt.datetime, event_id: str | None = None) -> dict[str, Any]:
+def normalize_sentry_event(
+    raw: Any, *, received_at: dt.datetime, event_id: str | None = None, client_ip: str | None = None
+) -> dict[str, Any]:
     """The canonical event for a Sentry SDK payload. A given `event_id` (already validated, from the envelope)
-    wins; else the payload's; an event with neither gets a fresh one (old `/store/` clients)."""
+    wins; else the payload's; an event with neither gets a fresh one (old `/store/` clients). `client_ip`, the
+    address the request came from, fills in the user's address where the SDK asks for it (see `_infer_ip`)."""
     if not isinstance(raw, dict):
         raise EventError("event: must be a JSON object")
     if event_id is None:
@@ -280,4 +286,31 @@ def normalize_sentry_event(raw: Any, *, received_at: dt.datetime, event_id: str 
         "sdk": raw.get("sdk") or None,
         "modules": raw.get("modules") if isinstance(raw.get("modules"), dict) else None,
     }
+    _infer_ip(event, client_ip)
     return event
+
+
+AUTO_IP = "{{auto}}"  # an SDK's placeholder for "the address this event was sent from"
+_LEGACY_INFER_PLATFORMS = frozenset({"javascript", "cocoa", "objc"})  # apps on users' devices
+
+
+def _infer_ip(event: dict[str, Any], client_ip: str | None) -> None:
+    """Relay's rule for the sender's address, so that anonymous users of browser and mobile apps count apart:
+    a `{{auto}}` user address or `REMOTE_ADDR` becomes the client's address; with the SDK's `infer_ip` setting
+    "auto" a user without an address gets it too, and without that setting (older SDKs) so do events of the
+    platforms that run on users' devices; with "never" the placeholders are dropped and nothing is added."""
+    settings = (event["sdk"] or {}).get("settings")
+    chosen = settings.get("infer_ip") if isinstance(settings, dict) else None
+    setting = chosen if chosen in ("auto", "never") else "legacy"
+    address = client_ip if setting != "never" else None
+    request = event["request"]
+    env = request.get("env") if isinstance(request, dict) else None
+    if isinstance(env, dict) and env.get("REMOTE_ADDR") == AUTO_IP:
+        env["REMOTE_ADDR"] = address
+    user: dict[str, Any] = event["user"] if isinstance(event["user"], dict) else {}
+    if user.get("ip_address") == AUTO_IP:
+        user["ip_address"] = address
+        return
+    inferred = setting == "auto" or event["platform"] in _LEGACY_INFER_PLATFORMS
+    if address and inferred and not user.get("ip_address"):
+        event["user"] = {**user, "ip_address": address}

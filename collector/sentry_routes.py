@@ -69,7 +69,9 @@ async def envelope_endpoint(request: RawRequest) -> Answer:
             return json_answer({"id": header_id} if isinstance(header_id, str) else {})
         event_id = event_id_of(envelope, contents.event)
         await ingest.check_rate(key)
-        event = normalize_sentry_event(contents.event, received_at=received_at, event_id=event_id)
+        event = normalize_sentry_event(
+            contents.event, received_at=received_at, event_id=event_id, client_ip=request.client_ip
+        )
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
         return _refusal(exc)
@@ -89,7 +91,7 @@ async def store_endpoint(request: RawRequest) -> Answer:
         key = await ingest.authenticate(KeyKind.DSN, presented, project_id=project_id)
         raw = _json(body)
         await ingest.check_rate(key)
-        event = normalize_sentry_event(raw, received_at=received_at)
+        event = normalize_sentry_event(raw, received_at=received_at, client_ip=request.client_ip)
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
         return _refusal(exc)
