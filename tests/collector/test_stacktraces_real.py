@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from collector.stacktraces import parse_java, parse_javascript, parse_php, parse_stacktrace, php_frames_from_backtrace
+from tests.browsers import CHROMIUM, FIREFOX, browser_command
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 needs_jdk = pytest.mark.skipif(
@@ -356,9 +357,6 @@ def test_php_traces_give_each_exception_the_frames_php_reports(tmp_path: Path, m
 
 # --- Browsers --------------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
-
 # A page's script whose errors happen at known places; it posts each error's `stack`, as a reporter would send it.
 BROWSER_SCRIPT = textwrap.dedent(
     """
@@ -389,17 +387,6 @@ BROWSER_FRAMES: dict[str, list[tuple[str | None, int]]] = {
     "eval": [(None, 12), ("eval", 12), ("evil", 12)],
     "async": [("checkout", 13)],
 }
-
-
-def browser_command(browser: str, url: str, profile: Path) -> list[str]:
-    if browser == "chromium":
-        assert CHROMIUM is not None
-        return [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                "--virtual-time-budget=10000", "--dump-dom", url]  # fmt: skip
-    assert FIREFOX is not None
-    profile.mkdir()
-    screenshot = str(profile / "page.png")  # the one way to have headless Firefox open a page and run it
-    return [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), "--screenshot", screenshot, url]
 
 
 @pytest.mark.parametrize(

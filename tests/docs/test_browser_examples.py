@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import shutil
 import subprocess
 import textwrap
 import threading
@@ -21,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from tests.browsers import CHROMIUM, browser_command
 from tests.docs.examples import block
 from tests.docs.run import free_port, wait_for_port
 from tests.docs.test_js_examples import NODE_MODULES, project_dir
 
 DOC = "integrations.md"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ESBUILD = NODE_MODULES / ".bin" / "esbuild"
 
 pytestmark = [
@@ -83,13 +82,10 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 
 def open_in_chromium(url: str, profile: Path) -> str:
-    """The page's DOM after it has run: headless Chromium with virtual time, which waits for pending requests."""
-    assert CHROMIUM is not None
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
-        "--virtual-time-budget=15000", "--dump-dom", url,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    """The page's DOM after it has run."""
+    done = subprocess.run(
+        browser_command("chromium", url, profile), capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
