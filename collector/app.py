@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         )
         directory = ProjectDirectory(sessions, rules)
         await directory.reload()
+        reloads = asyncio.create_task(directory.keep_current(), name="errlog-project-reload")
         archive = await run_in_threadpool(_open_archive, settings)
         writer = IngestWriter(
             sessions,
@@ -74,6 +76,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
         try:
             yield
         finally:
+            reloads.cancel()
             await run_in_threadpool(writer.stop)
             if archive is not None:
                 archive.close()  # after the writer: it may still be storing the last batch

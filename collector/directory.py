@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +18,12 @@ from collector.scrub import ScrubRules
 from db.enums import KeyKind
 from db.keys import hash_secret
 from db.models import Project, ProjectKey
+
+log = logging.getLogger(__name__)
+
+# How often a collector reads every project's keys and settings again: what an admin changes (e-mail and IP
+# scrubbing, the grouping version) applies to every collector within this many seconds, without a restart.
+RELOAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +65,7 @@ class ProjectDirectory:
             rules = replace(
                 self._base_rules, scrub_ip_addresses=project.scrub_ip_addresses, scrub_emails=project.scrub_emails
             )
-            info = ProjectInfo(id=project.id, name=project.name, scrub_rules=rules)
+            info = ProjectInfo(project.id, project.name, rules, project.grouping_version)
             keys[(KeyKind(key.kind), key.key_lookup)] = KeyInfo(info, key.id, key.rate_limit_per_minute)
         return keys
 
@@ -67,6 +76,18 @@ class ProjectDirectory:
 
     async def reload(self) -> None:
         await run_in_threadpool(self.load)
+
+    async def keep_current(self, every: float = RELOAD_SECONDS) -> None:
+        """Reload every `every` seconds until cancelled. While the database is down the last known keys serve
+        (ingest answers 503 then anyway): a failed reload is logged and tried again at the next turn."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.reload()
+            except SQLAlchemyError as exc:
+                log.warning("could not reload the projects' keys and settings: %s", exc)
+            except Exception:  # the loop must outlive any one failure, or settings would freeze again
+                log.exception("reloading the projects' keys and settings failed")
 
     def _may_look_up(self, wanted: tuple[KeyKind, str]) -> bool:
         now = time.monotonic()

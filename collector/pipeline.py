@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector import fastjson
-from collector.grouping import group
+from collector.grouping import CURRENT_VERSION, group
 from collector.normalize import user_key
 from collector.scrub import ScrubRules, scrub_event
 from db.types import JsonText
@@ -21,6 +21,7 @@ class ProjectInfo:
     id: int
     name: str
     scrub_rules: ScrubRules
+    grouping_version: int = CURRENT_VERSION
 
 
 @dataclass(slots=True)
@@ -75,7 +76,7 @@ def _clean(value: str | None) -> str | None:
 def prepare_event(event: dict[str, Any], project: ProjectInfo, *, source: str, size_bytes: int) -> PreparedEvent:
     """Scrub, group and flatten one canonical event of `project`."""
     event = scrub_event(event, project.scrub_rules)
-    grouping = group(event)
+    grouping = group(event, project.grouping_version)
     message = event.get("message") or {}
     tags = event.get("tags")
     return PreparedEvent(

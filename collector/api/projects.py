@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from collector.api.framework import Api, ApiContext, ApiError, ApiRequest, not_found
 from collector.api.inputs import RowId, Text, omittable, path_id
 from collector.api.schemas import DeveloperRef
+from collector.grouping import CURRENT_VERSION, VERSIONS
 from db.enums import KeyKind, Role
 from db.models import Developer, Project, Team
 from tasks.routing import RoutingError, check_routing
@@ -31,6 +32,7 @@ FIELDS = (
     "webhook_url",
     "scrub_ip_addresses",
     "scrub_emails",
+    "grouping_version",
 )
 
 
@@ -38,6 +40,12 @@ def _webhook_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _grouping_version(value: int) -> int:
+    if value not in VERSIONS:
+        raise ValueError(f"unknown grouping version {value}; known versions: {', '.join(map(str, VERSIONS))}")
     return value
 
 
@@ -96,6 +104,9 @@ class ProjectOut(BaseModel):
     webhook_url: str | None = Field(description="Shown whole to admins only: such URLs often carry a secret.")
     scrub_ip_addresses: bool
     scrub_emails: bool
+    grouping_version: int = Field(
+        description="The grouping its new events are fingerprinted by (docs/guide.md, grouping versions)."
+    )
     created_at: dt.datetime
 
 
@@ -120,6 +131,11 @@ class ProjectPatch(BaseModel):
     webhook_url: WebhookUrl | None = None
     scrub_ip_addresses: bool = omittable()
     scrub_emails: bool = omittable()
+    grouping_version: Annotated[int, AfterValidator(_grouping_version)] = omittable(
+        description=f"Move the project to another grouping ({', '.join(map(str, VERSIONS))}; the newest is "
+        f"{CURRENT_VERSION}): its later events are fingerprinted by it; those that group differently start new "
+        "errors."
+    )
 
 
 def _redacted(url: str | None) -> str | None:
@@ -157,6 +173,7 @@ def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
         webhook_url=project.webhook_url if ctx.token.role == Role.ADMIN else _redacted(project.webhook_url),
         scrub_ip_addresses=project.scrub_ip_addresses,
         scrub_emails=project.scrub_emails,
+        grouping_version=project.grouping_version,
         created_at=project.created_at,
     )
 

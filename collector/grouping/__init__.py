@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector.grouping import v1
+from collector.grouping import v1, v2
 from collector.grouping.access import main_exception
 from collector.grouping.describe import describe
 
@@ -30,8 +30,8 @@ __all__ = [
 
 Component = tuple[str, ...]
 
-CURRENT_VERSION = 1
-_MECHANISMS: dict[int, Callable[[dict[str, Any]], list[Component]]] = {1: v1.components}
+CURRENT_VERSION = 2  # what new projects group by; a project keeps its version until it is moved (CLI, API)
+_MECHANISMS: dict[int, Callable[[dict[str, Any]], list[Component]]] = {1: v1.components, 2: v2.components}
 VERSIONS = tuple(sorted(_MECHANISMS))
 
 

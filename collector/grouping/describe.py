@@ -59,9 +59,10 @@ def _first_line(text: str) -> str:
 
 def _exception_title(event: dict[str, Any], exception: dict[str, Any]) -> str:
     """Sentry's rule: "Type: first line of value", the type alone without a value, and for a synthetic
-    exception (whose type means nothing) the function of the crashing frame."""
+    exception (whose type means nothing) the function of the crashing frame; but a message that came with a
+    synthetic stack (a JavaScript SDK's captureMessage) is titled by its text, which says what happened."""
     if is_synthetic(exception):
-        return _crash_function(exception) or "<unknown>"
+        return _message_title(event) if any(log_message(event)) else _crash_function(exception) or "<unknown>"
     type_name = truncate((as_text(exception.get("type")) or "").strip() or "Error", TYPE_MAX_LENGTH)
     value = exception.get("value")
     text = as_text(value)
@@ -74,7 +75,7 @@ def _exception_title(event: dict[str, Any], exception: dict[str, Any]) -> str:
 def _crash_function(exception: dict[str, Any]) -> str | None:
     for frame in reversed(frames_of(exception)):
         function = as_text(frame.get("function"))
-        if function and function not in ("<redacted>", "<unknown>"):
+        if function and function not in ("<redacted>", "<unknown>", "?"):
             return function
     return None
 

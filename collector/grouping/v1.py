@@ -18,6 +18,8 @@ An event's components are a list of string tuples; the package hashes them. The 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from collector.grouping.access import (
@@ -37,9 +39,27 @@ _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "exceptions"})
 _LONGEST_RECURSION_CYCLE = 4
 
 
-def components(event: dict[str, Any]) -> list[Component]:
-    """What the event is grouped by under v1: the SDK fingerprint expanded, else the default components."""
-    default = default_components(event)
+def _frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | None] | None:
+    """v1's (location, function) of a frame: the same rules on every platform, and every frame counts."""
+    return frame_location(frame, platform), function_name(frame.get("function"))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a later version changes of v1's rules (v1 is `Rules()`): how a frame counts (its (location, function),
+    or None to leave it out), and whether a message sent with a synthetic stack is grouped as a message."""
+
+    frame_key: Callable[[dict[str, Any], str | None], tuple[str, str | None] | None] = _frame_key
+    synthetic_message_as_message: bool = False
+
+
+V1 = Rules()
+
+
+def components(event: dict[str, Any], rules: Rules = V1) -> list[Component]:
+    """What the event is grouped by under v1 (or under a later version's `rules`): the SDK fingerprint expanded,
+    else the default components."""
+    default = default_components(event, rules)
     override = _fingerprint_entries(event.get("fingerprint"))
     if not override:
         return default
@@ -52,17 +72,18 @@ def components(event: dict[str, Any]) -> list[Component]:
             expanded.extend(default)
         else:
             name = variable.group(1)
-            value = _variable_value(event, name)
+            value = _variable_value(event, name, rules)
             expanded.append(("fingerprint", entry) if value is None else ("variable", name.lower(), value))
     return expanded or default
 
 
-def default_components(event: dict[str, Any]) -> list[Component]:
+def default_components(event: dict[str, Any], rules: Rules = V1) -> list[Component]:
     """The components without an SDK fingerprint: by exception when there is one, else by message."""
     exception = main_exception(event)
-    if exception is not None and _is_meaningful(exception):
-        return _exception_components(event, exception)
     template, formatted = log_message(event)
+    as_message = rules.synthetic_message_as_message and (template or formatted) and is_synthetic(exception)
+    if exception is not None and _is_meaningful(exception) and not as_message:
+        return _exception_components(event, exception, rules)
     return [("message", normalise_message(template or formatted or ""))]
 
 
@@ -71,15 +92,16 @@ def exception_type(exception: dict[str, Any]) -> str:
     return (as_text(exception.get("type")) or "").strip() or "Error"
 
 
-def contributing_frames(event: dict[str, Any], exception: dict[str, Any]) -> list[tuple[str, str]]:
-    """(location, function) for each frame of `exception` that v1 counts, oldest call first."""
+def contributing_frames(event: dict[str, Any], exception: dict[str, Any], rules: Rules = V1) -> list[tuple[str, str]]:
+    """(location, function) for each frame of `exception` that counts, oldest call first."""
     frames = frames_of(exception)
     chosen = [frame for frame in frames if frame.get("in_app") is True] or frames
     event_platform = as_text(event.get("platform"))
     keyed = []
     for frame in chosen:
-        platform = as_text(frame.get("platform")) or event_platform
-        keyed.append((frame_location(frame, platform), function_name(frame.get("function"))))
+        key = rules.frame_key(frame, as_text(frame.get("platform")) or event_platform)
+        if key is not None:
+            keyed.append(key)
     named = [(location, function) for location, function in keyed if function]
     if named:
         return _collapse_recursion(named)
@@ -90,7 +112,7 @@ def _is_meaningful(exception: dict[str, Any]) -> bool:
     return bool(as_text(exception.get("type")) or as_text(exception.get("value")) or frames_of(exception))
 
 
-def _exception_components(event: dict[str, Any], exception: dict[str, Any]) -> list[Component]:
+def _exception_components(event: dict[str, Any], exception: dict[str, Any], rules: Rules) -> list[Component]:
     result: list[Component] = []
     # A synthetic exception's type is a placeholder the SDK made up (Sentry ignores it too).
     if not is_synthetic(exception):
@@ -99,7 +121,7 @@ def _exception_components(event: dict[str, Any], exception: dict[str, Any]) -> l
         if module and module not in _BUILTIN_MODULES:
             type_name = f"{module}.{type_name}"
         result.append(("type", type_name))
-    frames = contributing_frames(event, exception)
+    frames = contributing_frames(event, exception, rules)
     if frames:
         result.extend(("frame", location, function) for location, function in frames)
     else:
@@ -127,7 +149,7 @@ def _fingerprint_entries(value: Any) -> list[str]:
     return [text for text in (as_text(item) for item in value) if text is not None]
 
 
-def _variable_value(event: dict[str, Any], name: str) -> str | None:
+def _variable_value(event: dict[str, Any], name: str, rules: Rules) -> str | None:
     """The value of a fingerprint variable, "" when the event lacks it, None for an unknown variable."""
     exception = main_exception(event)
     raw_name, name = name, name.lower()
@@ -141,7 +163,7 @@ def _variable_value(event: dict[str, Any], name: str) -> str | None:
     if name in ("transaction", "logger", "level"):
         return as_text(event.get(name)) or ""
     if name in ("function", "stack.function", "module", "stack.module"):
-        frames = contributing_frames(event, exception) if exception else []
+        frames = contributing_frames(event, exception, rules) if exception else []
         if not frames:
             return ""
         location, function = frames[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -14,6 +14,10 @@ from db.types import BigId, JSONDoc, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from db.models.people import Developer, Team
+
+
+# collector.grouping.CURRENT_VERSION (a test checks they agree; db imports nothing of the collector).
+NEW_PROJECT_GROUPING_VERSION = 2
 
 
 class Project(Base):
@@ -37,6 +41,11 @@ class Project(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     scrub_ip_addresses: Mapped[bool] = mapped_column(Boolean, default=False)
     scrub_emails: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The grouping version (collector/grouping) its new events are fingerprinted by. Projects made before a version
+    # existed keep theirs (the server default) until moved, so an upgrade never splits their errors.
+    grouping_version: Mapped[int] = mapped_column(
+        Integer, default=NEW_PROJECT_GROUPING_VERSION, server_default=text("1")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     keys: Mapped[list[ProjectKey]] = relationship(back_populates="project", cascade="all, delete-orphan")

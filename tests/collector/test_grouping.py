@@ -493,9 +493,50 @@ GOLDEN_V1_HASH = "ebd1d2c96ca915adb65e232e6af53d9b307b57a86a23abcfc78a5adff0095a
 
 
 def test_v1_fingerprint_is_pinned() -> None:
-    assert CURRENT_VERSION == 1
     assert fingerprint(GOLDEN_EVENT, version=1) == GOLDEN_V1_HASH
     assert fingerprint(GOLDEN_EVENT) == fingerprint(GOLDEN_EVENT, version=CURRENT_VERSION)
+
+
+# The same bug as Chrome (V8: methods named with their receiver) and Firefox report it, through @sentry/browser.
+def _cart_bug(render: str, load: str, platform: str = "javascript") -> dict[str, Any]:
+    frames = [
+        make_js_frame(None, "https://shop.test/assets/app.3f9a1c.js", lineno=3),
+        make_js_frame("checkout", "https://shop.test/assets/app.3f9a1c.js", lineno=9),
+        make_js_frame(load, "https://shop.test/assets/app.3f9a1c.js", lineno=20),
+        make_js_frame(render, "https://shop.test/assets/app.3f9a1c.js", lineno=31),
+    ]
+    return make_exception_event("TypeError", "cart is undefined", frames, platform=platform)
+
+
+CHROME_CART_BUG = _cart_bug("CartView.render", "Object.load")
+FIREFOX_CART_BUG = _cart_bug("render", "load")
+# If this changes, v2 changed once released: make a v3 instead.
+GOLDEN_V2_HASH = "6e2030c86e647e5b66e36e556830b17b92abf6ffca5baf1702bf99fed92119cd"
+
+
+def test_v2_groups_a_javascript_method_by_its_own_name_as_every_browser_names_it() -> None:
+    assert CURRENT_VERSION == 2
+    assert fingerprint(CHROME_CART_BUG, version=2) == fingerprint(FIREFOX_CART_BUG, version=2) == GOLDEN_V2_HASH
+    assert grouping.components(CHROME_CART_BUG, version=2)[1:] == [
+        ("frame", "app.js", "checkout"),
+        ("frame", "app.js", "load"),
+        ("frame", "app.js", "render"),
+    ]
+    # Under v1, which projects made before v2 keep, the two browsers made two errors of one bug.
+    assert fingerprint(CHROME_CART_BUG, version=1) != fingerprint(FIREFOX_CART_BUG, version=1)
+    # Node.js is V8 too: the same rule.
+    node = _cart_bug("CartView.render", "Object.load", platform="node")
+    assert fingerprint(node, version=2) == fingerprint(_cart_bug("render", "load", platform="node"), version=2)
+
+
+def test_v2_groups_everything_else_exactly_as_v1() -> None:
+    dotted = make_exception_event("KeyError", "sku", [make_frame("Cart.total", "shop.cart")])  # not JavaScript
+    anonymous = _cart_bug("Object.<anonymous>", "HTMLButtonElement.<anonymous>")
+    for event in (GOLDEN_EVENT, dotted, anonymous, make_message_event("Payment 42 failed for bob@example.com")):
+        assert fingerprint(event, version=2) == fingerprint(event, version=1), event
+    assert grouping.components(dotted, version=2)[1] == ("frame", "shop.cart", "Cart.total")
+    fingerprinted = {**CHROME_CART_BUG, "fingerprint": ["{{ default }}", "{{ function }}"]}
+    assert grouping.components(fingerprinted, version=2)[-1] == ("variable", "function", "render")
 
 
 def test_message_fingerprint_is_pinned() -> None:
@@ -503,7 +544,7 @@ def test_message_fingerprint_is_pinned() -> None:
     assert grouping.components(event, version=1) == [("message", "Payment <num> failed for <email>")]
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", True, None])
+@pytest.mark.parametrize("version", [0, 3, "1", True, None])
 def test_unknown_version_is_a_clear_error(version: Any) -> None:
     with pytest.raises(ValueError, match="unknown grouping version"):
         fingerprint(GOLDEN_EVENT, version=version)
@@ -520,8 +561,8 @@ def test_non_dict_event_is_a_clear_error(event: Any) -> None:
 def test_group_returns_everything_at_once() -> None:
     result = group(GOLDEN_EVENT)
     assert result == Grouping(
-        fingerprint=GOLDEN_V1_HASH,
-        version=1,
+        fingerprint=GOLDEN_V1_HASH,  # no JavaScript: the same under v2
+        version=2,
         title="ValueError: card 4242 declined",
         culprit="shop.payments in charge",
         exception_type="ValueError",
@@ -842,3 +883,33 @@ def test_sdk_messages_group_by_template(sdk_events: list[dict]) -> None:
     assert describe(first) == ("Payment 1234 failed for ann@example.com", "shop.payments")
     assert fingerprint(cart_a) == fingerprint(cart_b)
     assert describe(cart_a) == ("Cart 981 expired after 30 minutes", None)
+
+
+def _synthetic_message(text: str) -> dict[str, Any]:
+    """What @sentry/browser sends for captureMessage: the text, and a stack carried by a synthetic exception."""
+    frames = [make_js_frame("?", "https://shop.test/app.js", lineno=7), make_js_frame("?", "https://shop.test/app.js")]
+    exception = {**make_exception(None, text, frames), "mechanism": {"type": "generic", "synthetic": True}}
+    return {
+        "platform": "javascript",
+        "level": "warning",
+        "message": {"formatted": text},
+        "exception": {"values": [exception]},
+    }
+
+
+def test_v2_groups_a_message_with_a_synthetic_stack_as_the_message_and_titles_it_by_its_text() -> None:
+    coupon, other_coupon = _synthetic_message("Coupon 4411 rejected"), _synthetic_message("Coupon 5120 rejected")
+    payment = _synthetic_message("Payment provider timed out")
+    assert fingerprint(coupon, version=2) == fingerprint(other_coupon, version=2) != fingerprint(payment, version=2)
+    assert grouping.components(coupon, version=2) == [("message", "Coupon <num> rejected")]
+    assert fingerprint(coupon, version=1) == fingerprint(payment, version=1)  # v1: the stack's location alone
+    assert group(payment).title == "Payment provider timed out"
+
+
+def test_v2_leaves_out_javascript_frames_without_source_of_their_own() -> None:
+    chrome = _cart_bug("CartView.render", "Object.load")
+    frames = chrome["exception"]["values"][-1]["stacktrace"]["frames"]
+    frames.append(make_js_frame("JSON.parse", "<anonymous>"))  # V8 lists the built-in; Firefox does not
+    frames.insert(0, make_js_frame("eval", "https://shop.test/assets/app.3f9a1c.js"))
+    assert fingerprint(chrome, version=2) == fingerprint(FIREFOX_CART_BUG, version=2)
+    assert fingerprint(chrome, version=1) != fingerprint(_cart_bug("CartView.render", "Object.load"), version=1)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import warnings
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Index, func, insert, inspect, select, text
+from sqlalchemy import Column, Index, Integer, MetaData, Table, func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SAWarning
 from sqlalchemy.orm import load_only
 from sqlalchemy.schema import CreateIndex
 
 import db.models  # noqa: F401
+from collector import grouping
 from collector.storage import store_batch
 from db.base import Base
 from db.enums import IssueStatus, Severity
@@ -29,6 +31,7 @@ from db.models import (
     ProjectHourlyCount,
     SeverityHourlyCount,
 )
+from db.models.projects import NEW_PROJECT_GROUPING_VERSION
 from db.session import SchemaOutOfDate, create_db_engine, make_session_factory, open_database
 from db.types import JsonText
 from tests.collector.factories import prepared_event
@@ -144,6 +147,39 @@ def test_downgrade_to_base_and_back(empty_database_url):
     engine.dispose()
 
 
+def _projects_as_in_0001() -> Any:
+    """The projects table with only the columns 0001 made (the model's Python defaults would add later ones)."""
+    columns = ("name", "scrub_ip_addresses", "scrub_emails", "created_at")
+    own = (Column(name, Project.__table__.c[name].type) for name in columns)
+    return Table("projects", MetaData(), Column("id", Integer, primary_key=True), *own)
+
+
+def test_upgrade_to_0008_keeps_existing_projects_on_grouping_v1_and_starts_new_ones_on_the_newest(empty_database_url):
+    engine = create_db_engine(empty_database_url)
+    upgrade(engine, "0007")
+    with make_session_factory(engine)() as session:
+        old = session.execute(
+            insert(_projects_as_in_0001()).values(
+                name="old", scrub_ip_addresses=False, scrub_emails=False, created_at=dt.datetime.now(dt.UTC)
+            )
+        ).inserted_primary_key[0]
+        project = session.get(Project, old, options=[load_only(Project.id)])
+        make_event(session, make_issue(session, project))
+        session.commit()
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        # Adding the column must not copy and drop the table: on SQLite that drop cascades to every issue and event.
+        assert (session.scalar(select(func.count(Issue.id))), session.scalar(select(func.count(Event.id)))) == (1, 1)
+        new = Project(name="new")
+        session.add(new)
+        session.commit()
+        versions = dict(session.execute(select(Project.name, Project.grouping_version)).all())
+        assert session.get(Project, old) is not None
+    engine.dispose()
+    assert versions == {"old": 1, "new": NEW_PROJECT_GROUPING_VERSION}
+    assert NEW_PROJECT_GROUPING_VERSION == grouping.CURRENT_VERSION
+
+
 def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url):
     engine = create_db_engine(empty_database_url)
     upgrade(engine, "0002")
@@ -152,7 +188,7 @@ def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url
     with make_session_factory(engine)() as session:
         # Only the columns 0002 has: the ORM would insert those added later too.
         project_id = session.execute(
-            insert(Project.__table__).values(
+            insert(_projects_as_in_0001()).values(
                 name="checkout", scrub_ip_addresses=False, scrub_emails=False, created_at=late
             )
         ).inserted_primary_key[0]
