@@ -11,6 +11,7 @@ import functools
 import subprocess
 import textwrap
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.browsers import CHROMIUM, browser_command
+from tests.browsers import CHROMIUM, FIREFOX, browser_command
 from tests.docs.examples import block
 from tests.docs.run import free_port, wait_for_port
 from tests.docs.test_js_examples import NODE_MODULES, project_dir
@@ -38,12 +39,31 @@ pytestmark = [
 
 
 RELAY_PATH = "/internal/client-errors"  # the documented reporter's RELAY
+_PIXEL = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """The site's files, and its relay path forwarded to the relay's port, as the documented reverse proxy does."""
+    """The site's files, and its relay path forwarded to the relay's port, as the documented reverse proxy does.
+    Also `/hold`, an image answered only once the page has fetched `/sent`: a page that shows it does not finish
+    loading before then, so Firefox, which ends at the page's load event, stays until the SDK has sent everything."""
 
     relay_port: int | None = None
+    sent = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path == "/sent":
+            type(self).sent.set()
+            self.send_response(204)
+            self.end_headers()
+        elif self.path == "/hold":
+            type(self).sent.wait(30)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/svg+xml")
+            self.send_header("Content-Length", str(len(_PIXEL)))
+            self.end_headers()
+            self.wfile.write(_PIXEL)
+        else:
+            super().do_GET()
 
     def do_POST(self) -> None:
         if self.path != RELAY_PATH or self.relay_port is None:
@@ -71,6 +91,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 def site(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on 127.0.0.1: the page's origin, not the collector's."""
     root = project_dir(tmp_path)
+    _SiteHandler.sent.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_SiteHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -90,13 +111,14 @@ def open_in_chromium(url: str, profile: Path) -> str:
     return done.stdout
 
 
-def build(root: Path, entry: str = "src/main.jsx") -> None:
-    """`entry` to dist/app.js, and the page that loads it: what the documented Vite builds do, in esbuild's terms
-    (one script, JSX, the build's import.meta.env, Vue's and Angular's compile-time flags)."""
+def build(root: Path, entry: str = "src/main.jsx", body: str = "") -> None:
+    """`entry` to dist/app.js, and the page that loads it (with `body` before the script): what the documented Vite
+    builds do, in esbuild's terms (one script, JSX, the build's import.meta.env, Vue's and Angular's compile-time
+    flags)."""
     (root / "index.html").write_text(
         "<!doctype html><html><head><title>shop</title></head>"
-        '<body><div id="root"></div><div id="app"></div><app-root></app-root><script src="/dist/app.js"></script>'
-        "</body></html>"
+        f'<body>{body}<div id="root"></div><div id="app"></div><app-root></app-root>'
+        '<script src="/dist/app.js"></script></body></html>'
     )
     defines = {
         "import.meta.env.VITE_RELEASE": '"web@1.8.0"', "import.meta.env.MODE": '"production"',
@@ -291,6 +313,110 @@ def test_the_vue_webhook_example_reports_through_the_relay_from_a_real_browser(d
     event = the_render_error(docs_project)
     assert event["source"] == "webhook:frontend"
     assert event["payload"]["extra"]["vueInfo"] and event["payload"]["extra"]["component"] == "Cart"
+
+
+# After `import "./instrument";` (the documented module), a page whose script fails in the ways a site's does: a
+# method throwing in a click handler, an async function rejecting, a rejection with a plain string, an error caught and
+# reported, and the same condition reported twice as a message with different numbers.
+JAVASCRIPT_MAIN = textwrap.dedent(
+    """
+    import "./instrument";
+    import * as Sentry from "@sentry/browser";
+
+    class CartView {
+      constructor(cart) {
+        this.cart = cart;
+      }
+      render() {
+        return `${this.cart.items.length} items`;
+      }
+    }
+    function checkout(cart) {
+      return new CartView(cart).render();
+    }
+    async function pay(order) {
+      await null;
+      throw new Error("payment declined");
+    }
+
+    Sentry.setUser({ id: "u-7" });
+    Sentry.setTag("checkout", "v2");
+    console.log("cart loaded");
+    const buy = document.getElementById("buy");
+    buy.addEventListener("click", () => checkout(undefined));
+    // Apart in time: right after an error it rethrows, the SDK ignores the page's next error events for a moment.
+    setTimeout(() => buy.click(), 0);
+    setTimeout(() => { pay(98311); }, 100);
+    setTimeout(() => { Promise.reject("the payment sheet was closed"); }, 200);
+    setTimeout(() => {
+      throw new Error("ResizeObserver loop completed with undelivered notifications");
+    }, 300);
+    try {
+      JSON.parse("{oops");
+    } catch (error) {
+      Sentry.captureException(error);
+    }
+    Sentry.captureMessage("Coupon 4411 rejected for order 98311", "warning");
+    Sentry.captureMessage("Coupon 5120 rejected for order 11873", "warning");
+    setTimeout(() => Sentry.flush(5000).then(() => { document.title = "sent"; return fetch("/sent"); }), 800);
+    """
+)
+
+
+@pytest.mark.skipif(FIREFOX is None, reason="Firefox is not installed (apt-get install firefox-esr)")
+def test_the_javascript_example_reports_from_chromium_and_firefox_as_the_same_errors(docs_project, site, tmp_path):
+    root, origin = site
+    src = root / "src"
+    src.mkdir()
+    (src / "instrument.js").write_text(docs_project.substitute(block(DOC, "javascript-sentry").text))
+    (src / "main.js").write_text(JAVASCRIPT_MAIN)
+    build(root, "src/main.js", body='<button id="buy">Buy</button><img src="/hold" alt="">')
+
+    for browser in ("chromium", "firefox"):
+        _SiteHandler.sent.clear()
+        command = browser_command(browser, f"{origin}/index.html", tmp_path / f"{browser}-profile")
+        subprocess.run(command, capture_output=True, timeout=120, check=True)
+        assert _SiteHandler.sent.is_set(), f"{browser}: the page never finished sending"
+    deadline = time.monotonic() + 20  # the SDKs' sends may still be on their way when the browser ends
+    while sum(error["times_seen"] for error in docs_project.errors()) < 12 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    # One error per bug, each seen once from each browser (the two messages twice): grouping does not depend on
+    # how the browser writes its stack or its message.
+    errors = {error["exception_type"] or "message": error for error in docs_project.errors()}
+    seen = {name: (error["times_seen"], error["users_affected"]) for name, error in errors.items()}
+    assert seen == {
+        "TypeError": (2, 1),
+        "Error": (2, 1),
+        "UnhandledRejection": (2, 1),
+        "SyntaxError": (2, 1),
+        "message": (4, 1),
+    }, seen
+    assert errors["Error"]["title"] == "Error: payment declined"
+    assert errors["UnhandledRejection"]["title"] == (
+        "UnhandledRejection: Non-Error promise rejection captured with value: the payment sheet was closed"
+    )
+    assert errors["message"]["title"].startswith("Coupon ") and errors["message"]["severity"] == "medium"
+    assert docs_project.errors("ResizeObserver") == [], "the documented ignoreErrors should drop it"
+
+    events = [docs_project.event(e["event_id"]) for e in docs_project.events(errors["TypeError"]["id"])]
+    agents = [event["payload"]["request"]["headers"]["User-Agent"] for event in events]
+    assert sorted(("Firefox/" in agent, "HeadlessChrome/" in agent) for agent in agents) == [(0, 1), (1, 0)], agents
+    for event in events:
+        payload = event["payload"]
+        assert (event["source"], payload["sdk"]["name"]) == ("sentry", "sentry.javascript.browser")
+        assert (event["release"], event["environment"], event["tags"]) == (
+            "web@1.8.0",
+            "production",
+            {"checkout": "v2"},
+        )
+        assert payload["request"]["url"] == f"{origin}/index.html"
+        [exception] = payload["exception"]["values"]
+        assert exception["mechanism"]["handled"] is False  # thrown in a click handler, nobody caught it
+        in_app = [frame for frame in exception["stacktrace"]["frames"] if frame.get("in_app")]
+        assert [frame["function"].rsplit(".", 1)[-1] for frame in in_app[-2:]] == ["checkout", "render"], in_app
+        crumbs = [crumb.get("message") for crumb in payload["breadcrumbs"]["values"] if crumb["category"] == "console"]
+        assert "cart loaded" in crumbs
 
 
 # Angular: the CLI compiles components ahead of time; here Angular's compiler in the page (JIT) stands in for that

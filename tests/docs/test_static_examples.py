@@ -45,6 +45,8 @@ PROOF = {
     "vue-install": "text",
     "vue-sentry": "run",
     "vue-webhook": "run",
+    "javascript-install": "text",
+    "javascript-sentry": "run",
     "browser-reporter": "run",
     "browser-relay": "run",
     "node-install": "run",
@@ -63,7 +65,7 @@ PROOF = {
 
 SDK_CONFIGS = ("django-sentry", "laravel-install", "laravel-env", "spring-properties", "react-sentry")
 SDK_CONFIGS += ("angular-sentry", "vue-sentry", "node-sentry", "flutter-sentry", "python-sentry-logging")
-SDK_CONFIGS += ("ruby-sentry", "go-sentry")
+SDK_CONFIGS += ("ruby-sentry", "go-sentry", "javascript-sentry")
 _DSN_LIKE = re.compile(r"https?://[^\s\"'@/]+@[^\s\"'/]+/[^\s\"',;)]+")
 
 
@@ -235,6 +237,7 @@ def test_the_sentry_sdk_packages_named_are_the_official_ones_at_current_major_ve
         "react-install": r"npm install @sentry/react@\^11\.\d+\.\d+",
         "angular-install": r"npm install @sentry/angular@\^11\.\d+\.\d+",
         "vue-install": r"npm install @sentry/vue@\^11\.\d+\.\d+",
+        "javascript-install": r"npm install @sentry/browser@\^11\.\d+\.\d+",
         "flutter-pubspec": r"sentry_flutter: \^9\.\d+\.\d+",
     }
     for name, pattern in expected.items():
@@ -245,6 +248,7 @@ def test_the_sentry_sdk_packages_named_are_the_official_ones_at_current_major_ve
         "angular-sentry": "@sentry/angular",
         "angular-provider": "@sentry/angular",
         "vue-sentry": "@sentry/vue",
+        "javascript-sentry": "@sentry/browser",
         "node-sentry": "@sentry/node",
         "flutter-sentry": "package:sentry_flutter/sentry_flutter.dart",
         "laravel-sentry": "Sentry\\Laravel\\Integration",
