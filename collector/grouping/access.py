@@ -69,3 +69,8 @@ def log_message(event: dict[str, Any]) -> tuple[str | None, str | None]:
         elif isinstance(entry, str) and entry:
             return None, entry
     return None, None
+
+
+# Where JavaScript engines place frames that have no source of their own: V8's built-ins (`at JSON.parse
+# (<anonymous>)`), Safari's native code, code run by eval.
+JS_NO_SOURCE = frozenset({"<anonymous>", "[native code]", "native code", "eval code"})

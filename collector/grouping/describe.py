@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.grouping.access import (
+    JS_NO_SOURCE,
     as_text,
     exception_values,
     frames_of,
@@ -95,7 +96,8 @@ def _frame_culprit(frame: dict[str, Any], platform: str | None) -> str:
     if not location:
         return ""
     if platform in _JS_PLATFORMS:
-        return f"{function}({location})"
+        # A built-in's frame (V8's `JSON.parse(<anonymous>)`) names no place in the page's code: the caller's does.
+        return "" if location in JS_NO_SOURCE else f"{function}({location})"
     return f"{location} in {function}"
 
 

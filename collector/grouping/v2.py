@@ -18,13 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from collector.grouping import v1
-from collector.grouping.access import as_text
+from collector.grouping.access import JS_NO_SOURCE, as_text
 from collector.grouping.v1_normalise import JS_PLATFORMS, frame_location, function_name
 
 Component = v1.Component
-
-# Where JavaScript engines place frames that have no source of their own.
-_NO_SOURCE = frozenset({"<anonymous>", "[native code]", "native code", "eval code"})
 
 
 def _frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | None] | None:
@@ -32,7 +29,7 @@ def _frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | 
     if platform not in JS_PLATFORMS:
         return frame_location(frame, platform), name
     path = as_text(frame.get("abs_path")) or as_text(frame.get("filename"))
-    if path in _NO_SOURCE or name == "eval":
+    if path in JS_NO_SOURCE or name == "eval":
         return None
     return frame_location(frame, platform), (name.rsplit(".", 1)[-1] or None) if name else None
 

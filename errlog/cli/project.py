@@ -64,7 +64,7 @@ def create(name: str, platform: str | None, as_json: bool) -> None:
 @command.command("list")
 @json_option
 def list_projects(as_json: bool) -> None:
-    """List projects with their DSNs."""
+    """List projects with their DSNs and grouping versions."""
     config = load_settings()
     with database_session(config) as session:
         rows: list[dict[str, Any]] = [
@@ -72,6 +72,7 @@ def list_projects(as_json: bool) -> None:
                 "id": project.id,
                 "name": project.name,
                 "platform": project.platform,
+                "grouping_version": project.grouping_version,
                 "dsns": [config.dsn_for(key, project.id) for key in dsn_public_keys(session, project.id)],
                 "created_at": project.created_at,
             }
@@ -83,12 +84,13 @@ def list_projects(as_json: bool) -> None:
         click.echo("no projects yet: create one with `errlog project create NAME`")
     else:
         echo_table(
-            ("ID", "NAME", "PLATFORM", "CREATED", "DSN"),
+            ("ID", "NAME", "PLATFORM", "GROUPING", "CREATED", "DSN"),
             [
                 (
                     row["id"],
                     row["name"],
                     row["platform"],
+                    f"v{row['grouping_version']}",
                     format_time(row["created_at"]),
                     ", ".join(row["dsns"]) or None,
                 )

@@ -74,6 +74,7 @@ def test_list_shows_every_project_with_its_dsn(errlog):
     listed = json.loads(errlog("project", "list", "--json").stdout)
     assert [(p["name"], p["dsns"]) for p in listed] == [("api", [api["dsn"]]), ("shop", [shop["dsn"]])]
     human = errlog("project", "list").stdout.splitlines()
-    assert human[0].split() == ["ID", "NAME", "PLATFORM", "CREATED", "DSN"]
+    assert human[0].split() == ["ID", "NAME", "PLATFORM", "GROUPING", "CREATED", "DSN"]
     assert human[2].split()[1] == "shop" and human[2].endswith(shop["dsn"])
+    assert human[2].split()[3] == "v2" and {p["grouping_version"] for p in listed} == {2}  # new projects: newest
     assert shop["webhook_token"] not in "\n".join(human)

@@ -912,4 +912,6 @@ def test_v2_leaves_out_javascript_frames_without_source_of_their_own() -> None:
     frames.append(make_js_frame("JSON.parse", "<anonymous>"))  # V8 lists the built-in; Firefox does not
     frames.insert(0, make_js_frame("eval", "https://shop.test/assets/app.3f9a1c.js"))
     assert fingerprint(chrome, version=2) == fingerprint(FIREFOX_CART_BUG, version=2)
+    # And the culprit is the page's code that called the built-in, not the built-in.
+    assert describe(chrome)[1] == "CartView.render(https://shop.test/assets/app.3f9a1c.js)"
     assert fingerprint(chrome, version=1) != fingerprint(_cart_bug("CartView.render", "Object.load"), version=1)

@@ -393,6 +393,7 @@ def test_the_javascript_example_reports_from_chromium_and_firefox_as_the_same_er
         "message": (4, 1),
     }, seen
     assert errors["Error"]["title"] == "Error: payment declined"
+    assert errors["SyntaxError"]["culprit"] == f"?({origin}/dist/app.js)"  # the page's code, not JSON.parse
     assert errors["UnhandledRejection"]["title"] == (
         "UnhandledRejection: Non-Error promise rejection captured with value: the payment sheet was closed"
     )
