@@ -154,16 +154,19 @@ def _projects_as_in_0001() -> Any:
     return Table("projects", MetaData(), Column("id", Integer, primary_key=True), *own)
 
 
+def _old_project(session: Any, name: str = "checkout", created_at: dt.datetime | None = None) -> Project:
+    """A project inserted with 0001's columns only, for a schema migrated to before 0008, its id alone loaded."""
+    values = {"scrub_ip_addresses": False, "scrub_emails": False, "created_at": created_at or dt.datetime.now(dt.UTC)}
+    project_id = session.execute(insert(_projects_as_in_0001()).values(name=name, **values)).inserted_primary_key[0]
+    return session.get(Project, project_id, options=[load_only(Project.id)])
+
+
 def test_upgrade_to_0008_keeps_existing_projects_on_grouping_v1_and_starts_new_ones_on_the_newest(empty_database_url):
     engine = create_db_engine(empty_database_url)
     upgrade(engine, "0007")
     with make_session_factory(engine)() as session:
-        old = session.execute(
-            insert(_projects_as_in_0001()).values(
-                name="old", scrub_ip_addresses=False, scrub_emails=False, created_at=dt.datetime.now(dt.UTC)
-            )
-        ).inserted_primary_key[0]
-        project = session.get(Project, old, options=[load_only(Project.id)])
+        project = _old_project(session, "old")
+        old = project.id
         make_event(session, make_issue(session, project))
         session.commit()
     upgrade(engine)
@@ -186,13 +189,7 @@ def test_upgrade_to_0003_fills_the_rollups_from_stored_events(empty_database_url
     late = dt.datetime(2026, 11, 28, 23, 59, 59, 999_999, tzinfo=dt.UTC)
     times = [late, late - dt.timedelta(minutes=59), late - dt.timedelta(hours=1), late + dt.timedelta(microseconds=1)]
     with make_session_factory(engine)() as session:
-        # Only the columns 0002 has: the ORM would insert those added later too.
-        project_id = session.execute(
-            insert(_projects_as_in_0001()).values(
-                name="checkout", scrub_ip_addresses=False, scrub_emails=False, created_at=late
-            )
-        ).inserted_primary_key[0]
-        project = session.get(Project, project_id, options=[load_only(Project.id)])
+        project = _old_project(session, created_at=late)
         busy, quiet = make_issue(session, project), make_issue(session, project, severity=Severity.LOW)
         rows = [(busy, at) for at in times] + [(quiet, late)]
         session.execute(
@@ -338,7 +335,7 @@ def test_postgres_keeps_payloads_as_json_text_and_migrates_stored_ones_both_ways
         engine = create_db_engine(url)
         upgrade(engine, "0006")  # the models' columns are 0006's, only the payload's type differs
         with make_session_factory(engine)() as session:
-            make_event(session, make_issue(session, make_project(session)), payload=payload)
+            make_event(session, make_issue(session, _old_project(session)), payload=payload)
             session.commit()
         assert column(engine)[0] == "jsonb"
         upgrade(engine)
@@ -357,7 +354,7 @@ def test_postgres_leaves_a_large_events_table_as_jsonb_says_how_to_convert_and_s
         engine = create_db_engine(url)
         upgrade(engine, "0006")
         with make_session_factory(engine)() as session:
-            issue = make_issue(session, make_project(session))
+            issue = make_issue(session, _old_project(session))
             session.commit()
             session.execute(
                 text(
