@@ -60,14 +60,26 @@ class ProjectDirectory:
             rows = session.execute(
                 select(ProjectKey, Project).join(Project).where(ProjectKey.is_active.is_(True), *conditions)
             ).all()
+        held = {info.project.id: info.project for info in self._keys.values()}
         keys: dict[tuple[KeyKind, str], KeyInfo] = {}
         for key, project in rows:
+            info = self._project_info(project, held)
+            keys[(KeyKind(key.kind), key.key_lookup)] = KeyInfo(info, key.id, key.rate_limit_per_minute)
+        return keys
+
+    def _project_info(self, project: Project, held: dict[int, ProjectInfo]) -> ProjectInfo:
+        """The project as ingest sees it: the one already held while its settings are the same, so that its scrub
+        rules keep what they remember (new rules start with an empty memory), shared by all the project's keys."""
+        info = held.get(project.id)
+        settings = (project.name, project.scrub_ip_addresses, project.scrub_emails, project.grouping_version)
+        if info is None or settings != (
+            info.name, info.scrub_rules.scrub_ip_addresses, info.scrub_rules.scrub_emails, info.grouping_version
+        ):  # fmt: skip
             rules = replace(
                 self._base_rules, scrub_ip_addresses=project.scrub_ip_addresses, scrub_emails=project.scrub_emails
             )
-            info = ProjectInfo(project.id, project.name, rules, project.grouping_version)
-            keys[(KeyKind(key.kind), key.key_lookup)] = KeyInfo(info, key.id, key.rate_limit_per_minute)
-        return keys
+            info = held[project.id] = ProjectInfo(project.id, project.name, rules, project.grouping_version)
+        return info
 
     def load(self) -> None:
         """Blocking: read every active key (call from a thread)."""

@@ -1,0 +1,42 @@
+"""The key directory: which project a key belongs to, held in memory and read again as settings change."""
+
+from __future__ import annotations
+
+from collector.directory import ProjectDirectory
+from collector.pipeline import ProjectInfo
+from collector.scrub import ScrubRules, scrub_event
+from db.models import Project
+from db.projects import create_project
+from db.session import create_db_engine, make_session_factory
+
+
+def test_a_reload_keeps_a_projects_rules_and_what_they_remember_until_its_settings_change(database_url):
+    engine = create_db_engine(database_url)
+    sessions = make_session_factory(engine)
+    directory = ProjectDirectory(sessions, ScrubRules())
+
+    def projects() -> set[ProjectInfo]:
+        directory.load()
+        return {info.project for info in directory._keys.values()}
+
+    try:
+        with sessions() as session:
+            project_id = create_project(session, "shop").project.id
+            session.commit()
+        assert len(directory._keys) == 0
+        [first] = projects()  # its DSN key and its webhook token share one
+        assert len(directory._keys) == 2
+        scrub_event({"extra": {"note": "remember me"}}, first.scrub_rules)
+        assert "remember me" in first.scrub_rules._memory.texts
+
+        [again] = projects()  # nothing changed: the same rules, and their memory, kept
+        assert again is first
+
+        with sessions() as session:
+            session.get_one(Project, project_id).scrub_emails = True
+            session.commit()
+        [changed] = projects()
+        assert changed is not first and changed.scrub_rules.scrub_emails
+        assert "remember me" not in changed.scrub_rules._memory.texts  # other rules remember anew
+    finally:
+        engine.dispose()
