@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from collector.grouping import components
 from collector.stacktraces import parse_java, parse_javascript, parse_php, parse_stacktrace, php_frames_from_backtrace
 from tests.browsers import CHROMIUM, FIREFOX, browser_command
 
@@ -388,6 +389,15 @@ BROWSER_FRAMES: dict[str, list[tuple[str | None, int]]] = {
     "async": [("checkout", 13)],
 }
 
+# What grouping v2 counts of those frames, the same for both engines: named frames only, methods by their own name,
+# eval's frames left out.
+BROWSER_GROUPED: dict[str, list[str]] = {
+    "method": ["loadCart", "render"],
+    "callback": [""],
+    "eval": ["evil"],
+    "async": ["checkout"],
+}
+
 
 @pytest.mark.parametrize(
     "browser",
@@ -429,3 +439,7 @@ def test_browser_stacks_give_the_frames_of_the_code_that_threw(browser: str, tmp
         in_app = [f for f in value["stacktrace"]["frames"] if f["in_app"]]
         assert [(f["function"], f["lineno"]) for f in in_app] == expected[case], (case, stack)
         assert all(f["abs_path"] == f"{origin}/app.js" and f["filename"] == "/app.js" for f in in_app), stack
+        # Grouping v2 names each frame as the other browser would: one bug is one error from either.
+        event = {"platform": "javascript", "exception": {"values": [value]}}
+        grouped = [(c[1], c[2]) for c in components(event, version=2) if c[0] == "frame"]
+        assert grouped == [("app.js", name) for name in BROWSER_GROUPED[case]], (case, grouped)
