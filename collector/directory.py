@@ -18,6 +18,8 @@ from collector.scrub import ScrubRules
 from db.enums import KeyKind
 from db.keys import hash_secret
 from db.models import Project, ProjectKey
+from db.models.projects import GROUPING_TRANSITION
+from db.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +73,18 @@ class ProjectDirectory:
         """The project as ingest sees it: the one already held while its settings are the same, so that its scrub
         rules keep what they remember (new rules start with an empty memory), shared by all the project's keys."""
         info = held.get(project.id)
-        settings = (project.name, project.scrub_ip_addresses, project.scrub_emails, project.grouping_version)
+        moved = project.grouping_moved_at
+        previous = project.previous_grouping_version if moved and utcnow() < moved + GROUPING_TRANSITION else None
+        settings = (project.name, project.scrub_ip_addresses, project.scrub_emails, project.grouping_version, previous)
         if info is None or settings != (
-            info.name, info.scrub_rules.scrub_ip_addresses, info.scrub_rules.scrub_emails, info.grouping_version
+            info.name, info.scrub_rules.scrub_ip_addresses, info.scrub_rules.scrub_emails, info.grouping_version,
+            info.previous_grouping_version,
         ):  # fmt: skip
             rules = replace(
                 self._base_rules, scrub_ip_addresses=project.scrub_ip_addresses, scrub_emails=project.scrub_emails
             )
-            info = held[project.id] = ProjectInfo(project.id, project.name, rules, project.grouping_version)
+            info = ProjectInfo(project.id, project.name, rules, project.grouping_version, previous)
+            held[project.id] = info
         return info
 
     def load(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector import fastjson
-from collector.grouping import CURRENT_VERSION, group
+from collector.grouping import CURRENT_VERSION, fingerprint, group
 from collector.normalize import user_key
 from collector.scrub import ScrubRules, scrub_event
 from db.types import JsonText
@@ -22,6 +22,8 @@ class ProjectInfo:
     name: str
     scrub_rules: ScrubRules
     grouping_version: int = CURRENT_VERSION
+    # While a move to grouping_version is recent: the version the project had, whose fingerprints still find issues.
+    previous_grouping_version: int | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +49,9 @@ class PreparedEvent:
     source: str
     size_bytes: int
     extra_fields: dict[str, Any] = field(default_factory=dict)
+    # The fingerprint under the project's previous grouping, when it differs: storage files the event under it if
+    # its own fingerprint names no issue yet (the transition after a move).
+    previous_fingerprint: str | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -77,6 +82,9 @@ def prepare_event(event: dict[str, Any], project: ProjectInfo, *, source: str, s
     """Scrub, group and flatten one canonical event of `project`."""
     event = scrub_event(event, project.scrub_rules)
     grouping = group(event, project.grouping_version)
+    previous = None
+    if project.previous_grouping_version is not None:
+        previous = fingerprint(event, project.previous_grouping_version)
     message = event.get("message") or {}
     tags = event.get("tags")
     return PreparedEvent(
@@ -101,4 +109,5 @@ def prepare_event(event: dict[str, Any], project: ProjectInfo, *, source: str, s
         payload_json=_storable(event),
         source=source,
         size_bytes=size_bytes,
+        previous_fingerprint=previous if previous != grouping.fingerprint else None,
     )

@@ -10,11 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.pipeline import PreparedEvent
 from db.enums import IssueStatus, IssueSubstatus, Severity
 from db.issue_state import INGEST_WRITES, Occurrences, Transition, record_occurrences
+from db.models import Issue
 
 if TYPE_CHECKING:
     from collector.archive import EventArchive
@@ -81,6 +83,7 @@ def store_batch(
     `commit`: the caller commits right after this returns, so on PostgreSQL without an archive the COMMIT may go in
     the batch's last round trip; the caller's `session.commit()` then finds nothing left to send.
     """
+    _file_under_previous_fingerprints(session, items)
     if session.get_bind().dialect.name == "postgresql":
         from collector.storage_postgres import store_batch_postgres  # psycopg's pipeline: PostgreSQL only
 
@@ -89,6 +92,24 @@ def store_batch(
     from collector.storage_sqlite import store_batch_sqlite
 
     return store_batch_sqlite(session, items, now=now, archive=archive)
+
+
+def _file_under_previous_fingerprints(session: Session, items: list[PreparedEvent]) -> None:
+    """The transition after a project moved grouping: an event whose fingerprint names no issue yet, but whose
+    fingerprint under the previous version does, is filed under that one, so the move neither splits the project's
+    issues nor pages for each anew. One query, and only for batches holding such events."""
+    moving = [item for item in items if item.previous_fingerprint is not None]
+    if not moving:
+        return
+    wanted = {fp for item in moving for fp in (item.fingerprint, item.previous_fingerprint)}
+    query = select(Issue.project_id, Issue.fingerprint).where(
+        Issue.project_id.in_({item.project_id for item in moving}), Issue.fingerprint.in_(wanted)
+    )
+    found = {(project_id, fingerprint) for project_id, fingerprint in session.execute(query)}
+    for item in moving:
+        previous = item.previous_fingerprint
+        if previous and (item.project_id, item.fingerprint) not in found and (item.project_id, previous) in found:
+            item.fingerprint, item.previous_fingerprint = previous, None
 
 
 def first_by_issue_key(items: list[PreparedEvent]) -> dict[tuple[int, str], PreparedEvent]:

@@ -16,6 +16,8 @@ from collector.api.schemas import DeveloperRef
 from collector.grouping import CURRENT_VERSION, VERSIONS
 from db.enums import KeyKind, Role
 from db.models import Developer, Project, Team
+from db.models.projects import GROUPING_TRANSITION
+from db.types import utcnow
 from tasks.routing import RoutingError, check_routing
 
 api = Api()
@@ -107,6 +109,10 @@ class ProjectOut(BaseModel):
     grouping_version: int = Field(
         description="The grouping its new events are fingerprinted by (docs/guide.md, grouping versions)."
     )
+    grouping_transition_until: dt.datetime | None = Field(
+        description="After a move to another grouping version, until when events whose new fingerprint names no error "
+        "still join the error their previous version's fingerprint names; null when no transition is under way."
+    )
     created_at: dt.datetime
 
 
@@ -133,8 +139,9 @@ class ProjectPatch(BaseModel):
     scrub_emails: bool = omittable()
     grouping_version: Annotated[int, AfterValidator(_grouping_version)] = omittable(
         description=f"Move the project to another grouping ({', '.join(map(str, VERSIONS))}; the newest is "
-        f"{CURRENT_VERSION}): its later events are fingerprinted by it; those that group differently start new "
-        "errors."
+        f"{CURRENT_VERSION}): its later events are fingerprinted by it. For {GROUPING_TRANSITION.days} days, an "
+        "event whose new fingerprint names no error yet joins the error its previous fingerprint names, so the move "
+        "splits nothing."
     )
 
 
@@ -174,8 +181,16 @@ def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
         scrub_ip_addresses=project.scrub_ip_addresses,
         scrub_emails=project.scrub_emails,
         grouping_version=project.grouping_version,
+        grouping_transition_until=_transition_end(project),
         created_at=project.created_at,
     )
+
+
+def _transition_end(project: Project) -> dt.datetime | None:
+    if project.grouping_moved_at is None or project.previous_grouping_version is None:
+        return None
+    end = project.grouping_moved_at + GROUPING_TRANSITION
+    return end if end > utcnow() else None
 
 
 def _query() -> Any:
@@ -238,6 +253,9 @@ def update_project(ctx: ApiContext, req: ApiRequest) -> ProjectOut:
                 field="body.fallback_developer_id",
             )
     before = {name: getattr(project, name) for name in FIELDS}
+    if sent.get("grouping_version", project.grouping_version) != project.grouping_version:
+        # The transition: for a while, events find the issues their old fingerprints name (collector/storage.py).
+        project.previous_grouping_version, project.grouping_moved_at = project.grouping_version, utcnow()
     for name, value in sent.items():
         setattr(project, name, value)
     after = {name: getattr(project, name) for name in FIELDS}

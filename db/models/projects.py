@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 # collector.grouping.CURRENT_VERSION (a test checks they agree; db imports nothing of the collector).
 NEW_PROJECT_GROUPING_VERSION = 2
+GROUPING_TRANSITION = dt.timedelta(days=30)
 
 
 class Project(Base):
@@ -46,6 +47,10 @@ class Project(Base):
     grouping_version: Mapped[int] = mapped_column(
         Integer, default=NEW_PROJECT_GROUPING_VERSION, server_default=text("1")
     )
+    # The version it had before an admin last moved it, and when: for GROUPING_TRANSITION after the move, events
+    # whose new fingerprint names no issue join the issue their old one names (collector/storage.py).
+    previous_grouping_version: Mapped[int | None] = mapped_column(Integer)
+    grouping_moved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     keys: Mapped[list[ProjectKey]] = relationship(back_populates="project", cascade="all, delete-orphan")

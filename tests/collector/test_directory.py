@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collector.directory import ProjectDirectory
 from collector.pipeline import ProjectInfo
 from collector.scrub import ScrubRules, scrub_event
 from db.models import Project
+from db.models.projects import GROUPING_TRANSITION
 from db.projects import create_project
 from db.session import create_db_engine, make_session_factory
+from db.types import utcnow
 
 
 def test_a_reload_keeps_a_projects_rules_and_what_they_remember_until_its_settings_change(database_url):
@@ -38,5 +42,25 @@ def test_a_reload_keeps_a_projects_rules_and_what_they_remember_until_its_settin
         [changed] = projects()
         assert changed is not first and changed.scrub_rules.scrub_emails
         assert "remember me" not in changed.scrub_rules._memory.texts  # other rules remember anew
+    finally:
+        engine.dispose()
+
+
+def test_a_projects_previous_grouping_counts_only_while_its_move_is_recent(database_url):
+    engine = create_db_engine(database_url)
+    sessions = make_session_factory(engine)
+    directory = ProjectDirectory(sessions, ScrubRules())
+    try:
+        with sessions() as session:
+            project = create_project(session, "shop").project
+            project.grouping_version, project.previous_grouping_version = 2, 1
+            project.grouping_moved_at = utcnow() - GROUPING_TRANSITION + dt.timedelta(minutes=1)
+            session.commit()
+            directory.load()
+            assert {info.project.previous_grouping_version for info in directory._keys.values()} == {1}
+            project.grouping_moved_at -= dt.timedelta(minutes=2)  # the transition is over
+            session.commit()
+        directory.load()
+        assert {info.project.previous_grouping_version for info in directory._keys.values()} == {None}
     finally:
         engine.dispose()

@@ -15,13 +15,13 @@ from tests.collector.envelopes import auth_header, key_of, make_envelope
 APP = "https://shop.test/assets/app.3f9a1c.js"
 
 
-def cart_bug(render: str) -> dict[str, Any]:
+def cart_bug(render: str, bug: str = "TypeError") -> dict[str, Any]:
     """One bug as @sentry/browser sends it: V8 names the method `CartView.render`, Firefox and Safari `render`."""
     frames = [
         {"function": "checkout", "abs_path": APP, "filename": APP, "lineno": 9, "colno": 5, "in_app": True},
         {"function": render, "abs_path": APP, "filename": APP, "lineno": 31, "colno": 12, "in_app": True},
     ]
-    exception = {"type": "TypeError", "value": "cart is undefined", "stacktrace": {"frames": frames}}
+    exception = {"type": bug, "value": "cart is undefined", "stacktrace": {"frames": frames}}
     return {
         "event_id": uuid.uuid4().hex,
         "platform": "javascript",
@@ -30,12 +30,18 @@ def cart_bug(render: str) -> dict[str, Any]:
     }
 
 
-def send_from_both_browsers(collector, project_id: int, dsn: str) -> None:
+def send_from_both_browsers(
+    collector,
+    project_id: int,
+    dsn: str,
+    bug: str = "TypeError",
+    renders: tuple[str, ...] = ("CartView.render", "render"),
+) -> None:
     with collector.client() as client:
-        for render in ("CartView.render", "render"):
+        for render in renders:
             answer = client.post(
                 f"/api/{project_id}/envelope/",
-                content=make_envelope(cart_bug(render)),
+                content=make_envelope(cart_bug(render, bug)),
                 headers=auth_header(key_of(dsn)),
             )
             assert answer.status_code == 200, answer.text

@@ -276,3 +276,26 @@ def test_the_largest_batch_the_settings_allow_is_stored_in_one_go(db_session):
     assert len(outcomes) == largest and all(o.stored and Transition.NEW in o.transitions for o in outcomes)
     assert db_session.execute(text("SELECT count(*) FROM issues")).scalar_one() == largest
     assert db_session.execute(text("SELECT count(*) FROM issue_users")).scalar_one() == largest
+
+
+def test_during_a_grouping_transition_an_event_joins_the_issue_its_previous_fingerprint_names(db_session):
+    project = make_project(db_session)
+    now = dt.datetime.now(dt.UTC)
+    old = "a" * 64  # the issue as the previous grouping made it
+    [first] = store_batch(db_session, [prepared_event(project.id, fingerprint=old)], now=now)
+    db_session.commit()
+    moved = "b" * 64  # the same bug under the new grouping
+    batch = [
+        prepared_event(project.id, fingerprint=moved, previous_fingerprint=old),  # joins the old issue
+        prepared_event(project.id, fingerprint="c" * 64, previous_fingerprint="d" * 64),  # a new bug: a new issue
+    ]
+    joined, new = store_batch(db_session, batch, now=now)
+    db_session.commit()
+    assert joined.issue_id == first.issue_id and new.issue_id != first.issue_id
+    fingerprints = dict(db_session.execute(select(Issue.fingerprint, Issue.times_seen)).all())
+    assert fingerprints == {old: 2, "c" * 64: 1}
+    # Once the new fingerprint names an issue, it wins over the previous one.
+    [again] = store_batch(
+        db_session, [prepared_event(project.id, fingerprint="c" * 64, previous_fingerprint=old)], now=now
+    )
+    assert again.issue_id == new.issue_id

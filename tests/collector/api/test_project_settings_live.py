@@ -3,6 +3,7 @@ every project's keys and settings again every few seconds (collector/directory.p
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from sqlalchemy import select
@@ -32,12 +33,18 @@ def test_scrubbing_and_grouping_changes_apply_to_a_running_collector(api, admin,
             return str(stored.payload["user"].get("email"))
 
     assert send_with_email() == "ada@example.com"  # the collector now holds the project's settings in memory
+    send_from_both_browsers(collector, project_id, dsn)  # under v1: one error per browser family
+    send_from_both_browsers(collector, project_id, dsn, bug="SyntaxError", renders=("CartView.render",))  # Chrome's
+    before = [row for row in issues_of(collector, project_id) if row[0] != "shop.cart in checkout"]
+    assert [(times, version) for _, times, version in before] == [(1, 1), (1, 1), (1, 1)]
     assert viewer.get(f"/projects/{project_id}/").json()["grouping_version"] == 1
     refused = admin.patch(f"/projects/{project_id}/", json={"grouping_version": 3})
     assert refused.status_code == 422 and refused.json()["field"] == "body.grouping_version", refused.text
     assert "known versions: 1, 2" in refused.json()["detail"]
     changed = admin.patch(f"/projects/{project_id}/", json={"grouping_version": 2, "scrub_emails": True})
     assert changed.status_code == 200 and changed.json()["grouping_version"] == 2, changed.text
+    until = dt.datetime.fromisoformat(changed.json()["grouping_transition_until"])
+    assert dt.timedelta(days=29) < until - dt.datetime.now(dt.UTC) <= dt.timedelta(days=30)
     with collector.session() as session:
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "project.update"))
         assert entry.after == {"grouping_version": 2, "scrub_emails": True}
@@ -46,7 +53,14 @@ def test_scrubbing_and_grouping_changes_apply_to_a_running_collector(api, admin,
     while (email := send_with_email()) != "[Filtered]" and time.monotonic() < deadline:
         time.sleep(0.5)
     assert email == "[Filtered]", "the running collector never saw scrub_emails turned on"
-    # Read in the same reload: the project now groups by v2, so both browsers' reports of one bug are one error.
+    # Read in the same reload: the project now groups by v2, and no report makes a new error (nothing pages again).
+    # Firefox's v1 fingerprint is already v2's, so both browsers' reports join the error v1 made of Firefox's, and
+    # Chrome's old error, the duplicate, stops growing; the bug only Chrome reported has no v2 error yet, so it joins
+    # the one its v1 fingerprint names.
     send_from_both_browsers(collector, project_id, dsn)
-    [(_, times, version)] = [row for row in issues_of(collector, project_id) if row[0] != "shop.cart in checkout"]
-    assert (times, version) == (2, 2)
+    send_from_both_browsers(collector, project_id, dsn, bug="SyntaxError", renders=("CartView.render",))
+    after = [row for row in issues_of(collector, project_id) if row[0] != "shop.cart in checkout"]
+    assert [(times, version) for _, times, version in after] == [(1, 1), (3, 1), (2, 1)]
+    # A bug first seen after the move is grouped by v2 alone: one error from both browsers.
+    send_from_both_browsers(collector, project_id, dsn, bug="RangeError")
+    assert [(times, version) for _, times, version in issues_of(collector, project_id)][-1] == (2, 2)
