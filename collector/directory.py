@@ -97,15 +97,23 @@ class ProjectDirectory:
 
     async def keep_current(self, every: float = RELOAD_SECONDS) -> None:
         """Reload every `every` seconds until cancelled. While the database is down the last known keys serve
-        (ingest answers 503 then anyway): a failed reload is logged and tried again at the next turn."""
+        (ingest answers 503 then anyway) and the reload is tried again at each turn; the first failure and the
+        recovery are logged, not every turn of an outage."""
+        failing = False
         while True:
             await asyncio.sleep(every)
             try:
                 await self.reload()
             except SQLAlchemyError as exc:
-                log.warning("could not reload the projects' keys and settings: %s", exc)
+                if not failing:
+                    log.warning("could not reload the projects' keys and settings (trying every %gs): %s", every, exc)
+                failing = True
             except Exception:  # the loop must outlive any one failure, or settings would freeze again
                 log.exception("reloading the projects' keys and settings failed")
+            else:
+                if failing:
+                    log.warning("the projects' keys and settings are reloaded again")
+                failing = False
 
     def _may_look_up(self, wanted: tuple[KeyKind, str]) -> bool:
         now = time.monotonic()

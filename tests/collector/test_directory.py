@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
 
 from collector.directory import ProjectDirectory
 from collector.pipeline import ProjectInfo
@@ -64,3 +68,37 @@ def test_a_projects_previous_grouping_counts_only_while_its_move_is_recent(datab
         assert {info.project.previous_grouping_version for info in directory._keys.values()} == {None}
     finally:
         engine.dispose()
+
+
+def test_reloads_go_on_through_an_outage_and_log_its_start_and_end_once(database_url, caplog):
+    engine = create_db_engine(database_url)
+    real = make_session_factory(engine)
+    down = {"turns": 3}
+
+    def sessions() -> Any:
+        if down["turns"]:
+            down["turns"] -= 1
+            raise OperationalError("SELECT ...", {}, ConnectionRefusedError("connection refused"))
+        return real()
+
+    with real() as session:
+        create_project(session, "shop")
+        session.commit()
+    directory = ProjectDirectory(sessions, ScrubRules())  # a sessionmaker stand-in that fails for a while
+
+    async def run() -> None:
+        task = asyncio.create_task(directory.keep_current(every=0.01))
+        while not directory._keys:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    try:
+        with caplog.at_level("WARNING", logger="collector.directory"):
+            asyncio.run(asyncio.wait_for(run(), 10))
+    finally:
+        engine.dispose()
+    assert len(directory._keys) == 2  # loaded once the database answered again
+    assert [record.getMessage().split(" (")[0] for record in caplog.records] == [
+        "could not reload the projects' keys and settings",
+        "the projects' keys and settings are reloaded again",
+    ]
