@@ -30,7 +30,7 @@ __all__ = [
 
 Component = tuple[str, ...]
 
-CURRENT_VERSION = 2  # what new projects group by; a project keeps its version until it is moved (CLI, API)
+CURRENT_VERSION = 2  # what new projects group by; a project keeps its version until an admin moves it (API)
 _MECHANISMS: dict[int, Callable[[dict[str, Any]], list[Component]]] = {1: v1.components, 2: v2.components}
 VERSIONS = tuple(sorted(_MECHANISMS))
 

@@ -39,7 +39,7 @@ _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "exceptions"})
 _LONGEST_RECURSION_CYCLE = 4
 
 
-def _frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | None] | None:
+def frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | None] | None:
     """v1's (location, function) of a frame: the same rules on every platform, and every frame counts."""
     return frame_location(frame, platform), function_name(frame.get("function"))
 
@@ -49,7 +49,7 @@ class Rules:
     """What a later version changes of v1's rules (v1 is `Rules()`): how a frame counts (its (location, function),
     or None to leave it out), and whether a message sent with a synthetic stack is grouped as a message."""
 
-    frame_key: Callable[[dict[str, Any], str | None], tuple[str, str | None] | None] = _frame_key
+    frame_key: Callable[[dict[str, Any], str | None], tuple[str, str | None] | None] = frame_key
     synthetic_message_as_message: bool = False
 
 

@@ -25,9 +25,9 @@ Component = v1.Component
 
 
 def _frame_key(frame: dict[str, Any], platform: str | None) -> tuple[str, str | None] | None:
-    name = function_name(frame.get("function"))
     if platform not in JS_PLATFORMS:
-        return frame_location(frame, platform), name
+        return v1.frame_key(frame, platform)
+    name = function_name(frame.get("function"))
     path = as_text(frame.get("abs_path")) or as_text(frame.get("filename"))
     if path in JS_NO_SOURCE or name == "eval":
         return None

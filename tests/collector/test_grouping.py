@@ -698,6 +698,24 @@ DESCRIPTIONS = [
         id="synthetic-exception",
     ),
     pytest.param(
+        {
+            "platform": "javascript",
+            "exception": {
+                "values": [
+                    {
+                        "type": "Error",
+                        "mechanism": {"type": "generic", "synthetic": True},
+                        "stacktrace": {
+                            "frames": [make_js_frame("submitOrder", "app.js"), make_js_frame("?", "app.js")]
+                        },
+                    }
+                ]
+            },
+        },
+        ("submitOrder", None),
+        id="synthetic-exception-crashing-in-an-anonymous-function",
+    ),
+    pytest.param(
         make_message_event("Payment 42 failed\nTraceback...", template="Payment %s failed", transaction="/pay"),
         ("Payment 42 failed", "/pay"),
         id="message-with-transaction",
