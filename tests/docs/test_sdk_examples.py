@@ -76,10 +76,12 @@ def test_sentry_ruby_reports_an_exception_with_its_cause_and_grouped_messages(do
     run(["ruby", "shop.rb"], cwd=tmp_path, env=docs_project.environment(APP_RELEASE="shop@3.1.0"))
 
     errors = docs_project.errors()
-    assert sorted((e["title"], e["times_seen"]) for e in errors) == [
-        ("PriceNotFound: no price for A-1", 1),
-        ("cart has 3 items", 2),  # the two messages differ by a number only
-    ]
+    # The two messages differ by a number only: one error, titled by whichever message sentry-ruby's background
+    # worker delivered first (its threads send in no fixed order).
+    assert sorted((e["title"], e["times_seen"]) for e in errors) in (
+        [("PriceNotFound: no price for A-1", 1), ("cart has 3 items", 2)],
+        [("PriceNotFound: no price for A-1", 1), ("cart has 5 items", 2)],
+    )
     assert {(e["platform"], e["first_release"], e["environment"]) for e in errors} == {
         ("ruby", "shop@3.1.0", "production")
     }
