@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import gzip
 import json
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -67,6 +69,24 @@ def stored_gzip_member(data: bytes) -> bytes:
     return header + block + struct.pack("<II", zlib.crc32(data), len(data))
 
 
+_SENT_AT = re.compile(rb'("sent_at":\s*")([^"\n]*)(")')
+
+
+def sent_now(envelope: bytes, now: dt.datetime | None = None) -> bytes:
+    """`envelope` with its header's `sent_at` set to `now`, written as long as before. A replayed envelope says it
+    was sent when the corpus was made; the collector would take that for a device's clock hours off and move the
+    event's times (collector/normalize.py, MIN_CLOCK_DRIFT), which no live SDK's events cost it."""
+    header, newline, rest = envelope.partition(b"\n")
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+
+    def fresh(match: re.Match[bytes]) -> bytes:
+        old = match[2]
+        spec = "microseconds" if len(old) == len("2026-01-01T00:00:00.000000Z") else "seconds"
+        return match[1] + moment.isoformat(timespec=spec).replace("+00:00", "Z").encode() + match[3]
+
+    return _SENT_AT.sub(fresh, header, count=1) + newline + rest
+
+
 class Body:
     """One envelope as a request body, with its event id swapped for a fresh one on every call.
 
@@ -81,7 +101,7 @@ class Body:
             raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
         marker = record.event_id.encode("ascii")
         self.encoding = encoding
-        self.parts = record.envelope.split(marker)
+        self.parts = sent_now(record.envelope).split(marker)
         if len(self.parts) < 2:
             raise CorpusError(f"event id {record.event_id} is not in its envelope (site {record.site})")
         self.compressed = [gzip.compress(part, 6, mtime=0) if part else b"" for part in self.parts]

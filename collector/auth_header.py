@@ -89,3 +89,12 @@ def public_key_from_request(
         named = ", ".join(f"{source} has {key!r}" for source, key in keys.items())
         raise AuthError(f"conflicting public keys: {named}")
     return next(iter(keys.values()), None)
+
+
+def auth_timestamp(headers: Mapping[str, str]) -> str | None:
+    """The `sentry_timestamp` of the request's Sentry auth header: when an SDK of the `/store/` era sent the request
+    (epoch seconds), which envelopes carry as their `sent_at` header instead."""
+    for value in (_header(headers, "x-sentry-auth"), _sentry_scheme(_header(headers, "authorization"))):
+        if value is not None and (timestamp := parse_auth_header(value).get("timestamp")):
+            return timestamp
+    return None

@@ -30,6 +30,11 @@ MAX_TAG_VALUE = 200
 # Events older than Sentry's 30-day window or far in the future get the receive time instead (clock skew).
 MAX_PAST = dt.timedelta(days=30)
 MAX_FUTURE = dt.timedelta(minutes=5)
+# A device whose clock is wrong (a phone set to the wrong day or time zone) stamps its events wrong. When the SDK says
+# when it sent them (an envelope's `sent_at`, an old SDK's `sentry_timestamp`) and that is this far or further from
+# when they arrived, every time in the event is moved by the difference, as Relay does; less than this is network
+# delay or a clock a little off, and is left alone.
+MIN_CLOCK_DRIFT = dt.timedelta(minutes=55)
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -47,10 +52,25 @@ def normalize_event_id(value: Any, where: str = "event_id") -> str:
     return candidate
 
 
-def parse_timestamp(value: Any, *, received_at: dt.datetime, where: str = "timestamp") -> dt.datetime:
-    """Epoch seconds or RFC 3339 text to an aware UTC datetime; skewed clocks fall back to `received_at`."""
+def parse_timestamp(
+    value: Any, *, received_at: dt.datetime, where: str = "timestamp", drift: dt.timedelta | None = None
+) -> dt.datetime:
+    """Epoch seconds or RFC 3339 text to an aware UTC datetime, moved by the sender's clock `drift` if any; a time
+    still out of range (older than MAX_PAST, later than MAX_FUTURE) falls back to `received_at`."""
     if value is None:
         return received_at
+    parsed = _parse_time(value, where)
+    if drift is not None:
+        try:
+            parsed += drift
+        except OverflowError:  # past year 9999 or before year 1: as out of range as a time gets
+            return received_at
+    if parsed < received_at - MAX_PAST or parsed > received_at + MAX_FUTURE:
+        return received_at
+    return parsed
+
+
+def _parse_time(value: Any, where: str) -> dt.datetime:
     if isinstance(value, bool):
         raise EventError(f"{where}: must be a number or an RFC 3339 string")
     if isinstance(value, int | float):
@@ -71,10 +91,53 @@ def parse_timestamp(value: Any, *, received_at: dt.datetime, where: str = "times
             parsed = parsed.replace(tzinfo=dt.UTC)
     else:
         raise EventError(f"{where}: must be a number or an RFC 3339 string")
-    parsed = parsed.astimezone(dt.UTC)
-    if parsed < received_at - MAX_PAST or parsed > received_at + MAX_FUTURE:
-        return received_at
-    return parsed
+    return parsed.astimezone(dt.UTC)
+
+
+def read_sent_at(value: Any) -> dt.datetime | None:
+    """When an SDK sent the request (RFC 3339 text in envelopes, epoch seconds in auth headers), or None if absent or
+    unreadable: then the event's times are kept as sent, never refused for it."""
+    if value is None:
+        return None
+    try:
+        return _parse_time(value, "sent_at")
+    except EventError:
+        return None
+
+
+def clock_drift(sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.timedelta | None:
+    """How far the sender's clock is behind (positive) or ahead of (negative) ours, when by MIN_CLOCK_DRIFT or more."""
+    if sent_at is None:
+        return None
+    drift = received_at - sent_at
+    return drift if abs(drift) >= MIN_CLOCK_DRIFT else None
+
+
+def correct_clock_drift(event: dict[str, Any], sent_at: dt.datetime, received_at: dt.datetime) -> None:
+    """Moves the breadcrumbs' times by the drift between `sent_at` and `received_at` (the event's own timestamp moves
+    as it is parsed) and notes the correction in the event's `errors`, as Sentry's events carry it."""
+    drift = received_at - sent_at
+    event["breadcrumbs"] = {"values": [_moved_crumb(crumb, drift) for crumb in event["breadcrumbs"]["values"]]}
+    note = {"type": "clock_drift", "sdk_time": _rfc3339(sent_at), "server_time": _rfc3339(received_at)}
+    event["errors"] = [*(event.get("errors") or []), note]
+
+
+def _moved_crumb(crumb: dict[str, Any], drift: dt.timedelta) -> dict[str, Any]:
+    """A breadcrumb with its time moved by `drift`, written as it came (epoch seconds, milliseconds as webhooks may
+    send them, or text); one whose time cannot be read is kept as it is."""
+    value = crumb.get("timestamp")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = drift.total_seconds()
+        return {**crumb, "timestamp": value + (seconds * 1000 if value > 1e11 else seconds)}
+    try:
+        moved = _parse_time(value, "breadcrumb timestamp") + drift
+    except (EventError, OverflowError):
+        return crumb
+    return {**crumb, "timestamp": _rfc3339(moved)}
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _expect(value: Any, kinds: type | tuple[type, ...], where: str, what: str) -> Any:
@@ -239,11 +302,17 @@ def user_key(user: dict[str, Any] | None) -> str | None:
 
 
 def normalize_sentry_event(
-    raw: Any, *, received_at: dt.datetime, event_id: str | None = None, client_ip: str | None = None
+    raw: Any,
+    *,
+    received_at: dt.datetime,
+    event_id: str | None = None,
+    client_ip: str | None = None,
+    sent_at: Any = None,
 ) -> dict[str, Any]:
     """The canonical event for a Sentry SDK payload. A given `event_id` (already validated, from the envelope)
     wins; else the payload's; an event with neither gets a fresh one (old `/store/` clients). `client_ip`, the
-    address the request came from, fills in the user's address where the SDK asks for it (see `_infer_ip`)."""
+    address the request came from, fills in the user's address where the SDK asks for it (see `_infer_ip`).
+    `sent_at`, when the SDK sent it, corrects the times of a device whose clock is wrong (MIN_CLOCK_DRIFT)."""
     if not isinstance(raw, dict):
         raise EventError("event: must be a JSON object")
     if event_id is None:
@@ -261,9 +330,13 @@ def normalize_sentry_event(
     ):
         raise EventError("event.fingerprint: must be a list of strings")
     exception = _exceptions(raw)
+    sent = read_sent_at(sent_at)
+    drift = clock_drift(sent, received_at)
     event: dict[str, Any] = {
         "event_id": event_id,
-        "timestamp": parse_timestamp(raw.get("timestamp"), received_at=received_at, where="event.timestamp"),
+        "timestamp": parse_timestamp(
+            raw.get("timestamp"), received_at=received_at, where="event.timestamp", drift=drift
+        ),
         "platform": _text(raw.get("platform"), "event.platform", 50) or "other",
         "level": level,
         "severity": SEVERITY_OF_LEVEL[level],
@@ -286,6 +359,9 @@ def normalize_sentry_event(
         "sdk": raw.get("sdk") or None,
         "modules": raw.get("modules") if isinstance(raw.get("modules"), dict) else None,
     }
+    if drift is not None:
+        assert sent is not None  # a drift is measured from it
+        correct_clock_drift(event, sent, received_at)
     _infer_ip(event, client_ip)
     return event
 

@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
 
 from collector import fastjson
-from collector.auth_header import AuthError, public_key_from_request
+from collector.auth_header import AuthError, auth_timestamp, public_key_from_request
 from collector.body import (
     MAX_COMPRESSED_REQUEST_SIZE,
     MAX_ENVELOPE_SIZE,
@@ -70,7 +70,11 @@ async def envelope_endpoint(request: RawRequest) -> Answer:
         event_id = event_id_of(envelope, contents.event)
         await ingest.check_rate(key)
         event = normalize_sentry_event(
-            contents.event, received_at=received_at, event_id=event_id, client_ip=request.client_ip
+            contents.event,
+            received_at=received_at,
+            event_id=event_id,
+            client_ip=request.client_ip,
+            sent_at=envelope.headers.get("sent_at"),
         )
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
@@ -91,7 +95,9 @@ async def store_endpoint(request: RawRequest) -> Answer:
         key = await ingest.authenticate(KeyKind.DSN, presented, project_id=project_id)
         raw = _json(body)
         await ingest.check_rate(key)
-        event = normalize_sentry_event(raw, received_at=received_at, client_ip=request.client_ip)
+        event = normalize_sentry_event(
+            raw, received_at=received_at, client_ip=request.client_ip, sent_at=auth_timestamp(request.headers)
+        )
         await ingest.store(key, [event], source="sentry", size=len(body))
     except (BodyError, EnvelopeError, IngestError, AuthError, EventError) as exc:
         return _refusal(exc)

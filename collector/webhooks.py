@@ -20,8 +20,11 @@ from collector.normalize import (
     MAX_TAG_VALUE,
     SEVERITY_OF_LEVEL,
     EventError,
+    clock_drift,
+    correct_clock_drift,
     normalize_event_id,
     parse_timestamp,
+    read_sent_at,
 )
 from collector.stacktraces import (
     PLATFORM_ALIASES,
@@ -407,16 +410,34 @@ def _level_and_severity(r: _Reader) -> tuple[str, str]:
     return level, severity or SEVERITY_OF_LEVEL[level]
 
 
-def _timestamp(r: _Reader, received_at: dt.datetime) -> dt.datetime:
-    key, value = r.raw("timestamp", "time")
+def _time_value(value: Any) -> Any:
+    """A time as handlers write it, for parse_timestamp: numeric text as a number, epoch milliseconds (JavaScript's
+    Date.now(), Java's Instant.toEpochMilli()) as seconds."""
     if isinstance(value, str) and re.fullmatch(r"\d+(?:\.\d+)?", value.strip()):
         value = float(value)
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 1e11:
-        value = value / 1000  # epoch milliseconds (JavaScript's Date.now(), Java's Instant.toEpochMilli())
+        value = value / 1000
+    return value
+
+
+_TIME_PROBLEM = "must be an ISO 8601 string or epoch seconds or milliseconds"
+
+
+def _timestamp(r: _Reader, received_at: dt.datetime, drift: dt.timedelta | None) -> dt.datetime:
+    key, value = r.raw("timestamp", "time")
     try:
-        return parse_timestamp(value, received_at=received_at, where=key)
+        return parse_timestamp(_time_value(value), received_at=received_at, where=key, drift=drift)
     except EventError:
-        raise r.fail(key, "must be an ISO 8601 string or epoch seconds or milliseconds") from None
+        raise r.fail(key, _TIME_PROBLEM) from None
+
+
+def _sent_at(r: _Reader) -> dt.datetime | None:
+    """When the handler sent the payload, if it says: a device whose clock is wrong then has its times corrected."""
+    key, value = r.raw("sent_at")
+    sent = read_sent_at(_time_value(value))
+    if value is not None and sent is None:
+        raise r.fail(key, _TIME_PROBLEM)
+    return sent
 
 
 def _event_id(r: _Reader) -> str:
@@ -507,9 +528,11 @@ def _normalize_one(kind_name: str, kind: _Kind, r: _Reader, received_at: dt.date
         listed = ", ".join(f"'{names[0]}'" for names in kind.required)
         raise WebhookPayloadError(f"a {kind_name} payload needs at least one of {listed}")
     level, severity = _level_and_severity(r)
+    sent = _sent_at(r)
+    drift = clock_drift(sent, received_at)
     event: dict[str, Any] = {
         "event_id": _event_id(r),
-        "timestamp": _timestamp(r, received_at),
+        "timestamp": _timestamp(r, received_at, drift),
         "platform": kind.platform,
         "level": level,
         "severity": severity,
@@ -532,6 +555,9 @@ def _normalize_one(kind_name: str, kind: _Kind, r: _Reader, received_at: dt.date
         "sdk": None,
         "modules": None,
     }
+    if drift is not None:
+        assert sent is not None  # a drift is measured from it
+        correct_clock_drift(event, sent, received_at)
     handled = r.boolean("handled")
     values = kind.build(r, event)
     if values:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 from collections.abc import AsyncIterator
 
 import brotli
 import pytest
 
-from bench.corpus import Body, CorpusError, Record, read_corpus, stored_gzip_member
+from bench.corpus import Body, CorpusError, Record, read_corpus, sent_now, stored_gzip_member
 from collector.body import read_body
 from collector.envelope import event_id_of, extract_event, parse_envelope
 from tests.bench.factories import NEW_ID, OLD_ID, make_record, record_line, write_corpus
@@ -23,7 +24,7 @@ def decode(body: bytes, encoding: str) -> bytes:
     return asyncio.run(read_body(chunks(), encoding, max_compressed=1 << 20, max_decompressed=1 << 20))
 
 
-def test_render_puts_the_new_id_in_the_header_and_the_event():
+def test_render_puts_the_new_id_in_the_header_and_the_event_and_says_it_was_sent_now():
     body = Body(make_record()).render(NEW_ID)
     envelope = parse_envelope(body, max_item_size=1 << 20)
     event = extract_event(envelope).event
@@ -31,6 +32,17 @@ def test_render_puts_the_new_id_in_the_header_and_the_event():
     assert event["event_id"] == NEW_ID
     assert OLD_ID.encode() not in body
     assert len(body) == len(make_record().envelope)
+    # The record says 2024: replayed as it is, the collector would correct every event for a clock years behind.
+    sent = dt.datetime.fromisoformat(envelope.headers["sent_at"].replace("Z", "+00:00"))
+    assert abs(dt.datetime.now(dt.UTC) - sent) < dt.timedelta(minutes=1)
+
+
+def test_sent_now_keeps_the_length_of_the_time_it_replaces():
+    now = dt.datetime(2026, 11, 29, 19, 45, 1, 250_000, tzinfo=dt.UTC)
+    long = b'{"event_id":"x","sent_at":"2026-11-29T18:41:18.862606Z"}\n{"sent_at":"item"}'
+    assert sent_now(long, now) == b'{"event_id":"x","sent_at":"2026-11-29T19:45:01.250000Z"}\n{"sent_at":"item"}'
+    assert sent_now(b'{"sent_at": "2024-01-01T00:00:00Z"}', now) == b'{"sent_at": "2026-11-29T19:45:01Z"}'
+    assert sent_now(b'{"event_id":"x"}\n{}', now) == b'{"event_id":"x"}\n{}'
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br"])
