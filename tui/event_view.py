@@ -117,6 +117,9 @@ def breadcrumbs(payload: Mapping[str, Any] | None) -> Text:
     if not crumbs:
         return Text("(none)", "dim")
     out = Text()
+    drift = clock_drift_note(payload)
+    if drift:
+        out.append(drift, "italic dim")
     for crumb in crumbs:
         if out:
             out.append("\n")
@@ -128,12 +131,31 @@ def breadcrumbs(payload: Mapping[str, Any] | None) -> Text:
     return out
 
 
+def clock_drift_note(payload: Mapping[str, Any] | None) -> str | None:
+    """What the collector did about a sender's wrong clock (its `clock_drift` note), in words, or None."""
+    errors = (payload or {}).get("errors")
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, dict) and error.get("type") == "clock_drift":
+            try:
+                drift = (_utc(error["server_time"]) - _utc(error["sdk_time"])).total_seconds()
+            except (KeyError, TypeError, ValueError, AttributeError):  # not two aware RFC 3339 times
+                return None
+            minutes = round(abs(drift) / 60)
+            way = "behind" if drift > 0 else "ahead"
+            return f"times corrected: the sender's clock was {minutes // 60}h {minutes % 60:02d}m {way}"
+    return None
+
+
+def _utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _crumb_time(value: Any) -> str:
     try:
         if isinstance(value, int | float):
             return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%H:%M:%S")
         if isinstance(value, str):
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC).strftime("%H:%M:%S")
+            return _utc(value).astimezone(dt.UTC).strftime("%H:%M:%S")
     except (ValueError, OverflowError, OSError):
         pass
     return "--:--:--"

@@ -56,6 +56,21 @@ def test_breadcrumbs_and_request() -> None:
     ).plain
     assert crumbs == "00:00:00 http         GET /x 502"
     assert breadcrumbs({}).plain == "(none)"
+    corrected = {
+        "breadcrumbs": {"values": [{"timestamp": "2026-11-29T11:59:50Z", "message": "tap"}]},
+        "errors": [{"type": "clock_drift", "sdk_time": "2026-11-29T09:00:00Z", "server_time": "2026-11-29T12:04:00Z"}],
+    }
+    assert breadcrumbs(corrected).plain.splitlines() == [
+        "times corrected: the sender's clock was 3h 04m behind",
+        "11:59:50 -            tap",
+    ]
+    corrected["errors"] = [
+        {"type": "clock_drift", "sdk_time": "2026-11-30T12:00:00Z", "server_time": "2026-11-29T12:00:00Z"}
+    ]
+    assert breadcrumbs(corrected).plain.startswith("times corrected: the sender's clock was 24h 00m ahead\n")
+    for odd in ({"sdk_time": "soon"}, {"sdk_time": "2026-11-29T09:00:00", "server_time": "2026-11-29T12:00:00Z"}):
+        corrected["errors"] = [{"type": "clock_drift", **odd}]
+        assert breadcrumbs(corrected).plain == "11:59:50 -            tap"
     request = request_text(
         {"request": {"method": "POST", "url": "https://shop/checkout", "headers": {"User-Agent": "curl"}}}
     )
