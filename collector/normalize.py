@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from collector.scrub import FILTERED
@@ -105,21 +106,31 @@ def read_sent_at(value: Any) -> dt.datetime | None:
         return None
 
 
-def clock_drift(sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.timedelta | None:
-    """How far the sender's clock is behind (positive) or ahead of (negative) ours, when by MIN_CLOCK_DRIFT or more."""
-    if sent_at is None:
+@dataclass(frozen=True)
+class ClockCorrection:
+    """A sender's clock found off by `drift` (positive: behind ours), and what is done about it."""
+
+    sent_at: dt.datetime
+    received_at: dt.datetime
+
+    @property
+    def drift(self) -> dt.timedelta:
+        return self.received_at - self.sent_at
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Moves the breadcrumbs' times by the drift (the event's own timestamp moves as parse_timestamp reads it)
+        and notes the correction in the event's `errors`, as Sentry's events carry it."""
+        crumbs = event["breadcrumbs"]["values"]
+        event["breadcrumbs"] = {"values": [_moved_crumb(crumb, self.drift) for crumb in crumbs]}
+        note = {"type": "clock_drift", "sdk_time": _rfc3339(self.sent_at), "server_time": _rfc3339(self.received_at)}
+        event["errors"] = [*(event.get("errors") or []), note]
+
+
+def clock_correction(sent_at: dt.datetime | None, received_at: dt.datetime) -> ClockCorrection | None:
+    """The correction for a sender whose clock is MIN_CLOCK_DRIFT or more behind or ahead of ours, else None."""
+    if sent_at is None or abs(received_at - sent_at) < MIN_CLOCK_DRIFT:
         return None
-    drift = received_at - sent_at
-    return drift if abs(drift) >= MIN_CLOCK_DRIFT else None
-
-
-def correct_clock_drift(event: dict[str, Any], sent_at: dt.datetime, received_at: dt.datetime) -> None:
-    """Moves the breadcrumbs' times by the drift between `sent_at` and `received_at` (the event's own timestamp moves
-    as it is parsed) and notes the correction in the event's `errors`, as Sentry's events carry it."""
-    drift = received_at - sent_at
-    event["breadcrumbs"] = {"values": [_moved_crumb(crumb, drift) for crumb in event["breadcrumbs"]["values"]]}
-    note = {"type": "clock_drift", "sdk_time": _rfc3339(sent_at), "server_time": _rfc3339(received_at)}
-    event["errors"] = [*(event.get("errors") or []), note]
+    return ClockCorrection(sent_at, received_at)
 
 
 def _moved_crumb(crumb: dict[str, Any], drift: dt.timedelta) -> dict[str, Any]:
@@ -330,12 +341,14 @@ def normalize_sentry_event(
     ):
         raise EventError("event.fingerprint: must be a list of strings")
     exception = _exceptions(raw)
-    sent = read_sent_at(sent_at)
-    drift = clock_drift(sent, received_at)
+    correction = clock_correction(read_sent_at(sent_at), received_at)
     event: dict[str, Any] = {
         "event_id": event_id,
         "timestamp": parse_timestamp(
-            raw.get("timestamp"), received_at=received_at, where="event.timestamp", drift=drift
+            raw.get("timestamp"),
+            received_at=received_at,
+            where="event.timestamp",
+            drift=correction.drift if correction else None,
         ),
         "platform": _text(raw.get("platform"), "event.platform", 50) or "other",
         "level": level,
@@ -359,9 +372,8 @@ def normalize_sentry_event(
         "sdk": raw.get("sdk") or None,
         "modules": raw.get("modules") if isinstance(raw.get("modules"), dict) else None,
     }
-    if drift is not None:
-        assert sent is not None  # a drift is measured from it
-        correct_clock_drift(event, sent, received_at)
+    if correction is not None:
+        correction.apply(event)
     _infer_ip(event, client_ip)
     return event
 

@@ -20,8 +20,7 @@ from collector.normalize import (
     MAX_TAG_VALUE,
     SEVERITY_OF_LEVEL,
     EventError,
-    clock_drift,
-    correct_clock_drift,
+    clock_correction,
     normalize_event_id,
     parse_timestamp,
     read_sent_at,
@@ -528,11 +527,10 @@ def _normalize_one(kind_name: str, kind: _Kind, r: _Reader, received_at: dt.date
         listed = ", ".join(f"'{names[0]}'" for names in kind.required)
         raise WebhookPayloadError(f"a {kind_name} payload needs at least one of {listed}")
     level, severity = _level_and_severity(r)
-    sent = _sent_at(r)
-    drift = clock_drift(sent, received_at)
+    correction = clock_correction(_sent_at(r), received_at)
     event: dict[str, Any] = {
         "event_id": _event_id(r),
-        "timestamp": _timestamp(r, received_at, drift),
+        "timestamp": _timestamp(r, received_at, correction.drift if correction else None),
         "platform": kind.platform,
         "level": level,
         "severity": severity,
@@ -555,9 +553,8 @@ def _normalize_one(kind_name: str, kind: _Kind, r: _Reader, received_at: dt.date
         "sdk": None,
         "modules": None,
     }
-    if drift is not None:
-        assert sent is not None  # a drift is measured from it
-        correct_clock_drift(event, sent, received_at)
+    if correction is not None:
+        correction.apply(event)
     handled = r.boolean("handled")
     values = kind.build(r, event)
     if values:
