@@ -1,22 +1,58 @@
-"""Projects and their ingest keys: creating them and finding a project by a key."""
+"""Projects and their ingest keys: creating them, finding a project by a key, and changing its settings."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.enums import KeyKind
 from db.keys import hash_secret, new_public_key, new_webhook_token
-from db.models import Project, ProjectKey
+from db.models import Developer, Project, ProjectKey, Team
+from db.types import utcnow
+
+# What an admin may change on a project (the REST API's PATCH projects/{id}/ and `errlog project set`).
+SETTINGS = (
+    "platform",
+    "team_id",
+    "fallback_developer_id",
+    "alert_threshold_events",
+    "alert_threshold_minutes",
+    "max_events_per_minute",
+    "alert_environments",
+    "routing",
+    "webhook_url",
+    "scrub_ip_addresses",
+    "scrub_emails",
+    "grouping_version",
+)
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class ProjectError(ValueError):
     """A project cannot be created or found as asked; the message says why."""
+
+
+class SettingError(ProjectError):
+    """A setting cannot take the value asked for, given the others or the rows it names."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """The settings that changed, old and new values, as the audit log keeps them (webhook URLs shortened)."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -75,3 +111,48 @@ def project_for_key(session: Session, kind: KeyKind, presented: str) -> ProjectK
             ProjectKey.kind == kind, ProjectKey.key_lookup == lookup, ProjectKey.is_active.is_(True)
         )
     ).first()
+
+
+def redacted_url(url: str | None) -> str | None:
+    """A webhook URL without its path, which often carries a secret: for viewers and the audit log."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…"
+
+
+def change_settings(session: Session, project: Project, sent: dict[str, Any]) -> SettingsChange:
+    """Sets the `sent` settings (names from SETTINGS, values already checked one by one) on `project`, after the
+    checks that need the other settings or the database. A move to another grouping version starts its transition:
+    for a while, events find the issues their previous fingerprints name (collector/storage.py)."""
+    unknown = set(sent) - set(SETTINGS)
+    if unknown:
+        raise SettingError(sorted(unknown)[0], "not a project setting")
+    state = {**{name: getattr(project, name) for name in SETTINGS}, **sent}
+    if (state["alert_threshold_events"] is None) != (state["alert_threshold_minutes"] is None):
+        missing = "alert_threshold_minutes" if state["alert_threshold_minutes"] is None else "alert_threshold_events"
+        raise SettingError(missing, "a threshold needs both a number of events and minutes")
+    if sent.get("team_id") is not None and session.get(Team, sent["team_id"]) is None:
+        raise SettingError("team_id", f"no team with id {sent['team_id']}")
+    if sent.get("fallback_developer_id") is not None:
+        developer = session.get(Developer, sent["fallback_developer_id"])
+        if developer is None or not developer.is_active:
+            problem = "is inactive" if developer else "does not exist"
+            raise SettingError("fallback_developer_id", f"developer {sent['fallback_developer_id']} {problem}")
+    before = {name: getattr(project, name) for name in SETTINGS}
+    if sent.get("grouping_version", project.grouping_version) != project.grouping_version:
+        project.previous_grouping_version, project.grouping_moved_at = project.grouping_version, utcnow()
+    for name, value in sent.items():
+        setattr(project, name, value)
+    changed = [name for name in SETTINGS if before[name] != getattr(project, name)]
+    if changed:
+        session.flush()
+    return SettingsChange(
+        before={name: _audited(name, before[name]) for name in changed},
+        after={name: _audited(name, getattr(project, name)) for name in changed},
+    )
+
+
+def _audited(name: str, value: Any) -> Any:
+    # Viewers read the audit log: keep a webhook URL's secret path out of it.
+    return redacted_url(value) if name == "webhook_url" else value

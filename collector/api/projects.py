@@ -15,27 +15,13 @@ from collector.api.inputs import RowId, Text, omittable, path_id
 from collector.api.schemas import DeveloperRef
 from collector.grouping import CURRENT_VERSION, VERSIONS
 from db.enums import KeyKind, Role
-from db.models import Developer, Project, Team
+from db.models import Project
 from db.models.projects import GROUPING_TRANSITION
+from db.projects import SETTINGS, SettingError, change_settings, redacted_url
 from db.types import utcnow
 from tasks.routing import RoutingError, check_routing
 
 api = Api()
-
-FIELDS = (
-    "platform",
-    "team_id",
-    "fallback_developer_id",
-    "alert_threshold_events",
-    "alert_threshold_minutes",
-    "max_events_per_minute",
-    "alert_environments",
-    "routing",
-    "webhook_url",
-    "scrub_ip_addresses",
-    "scrub_emails",
-    "grouping_version",
-)
 
 
 def _webhook_url(value: str) -> str:
@@ -145,18 +131,6 @@ class ProjectPatch(BaseModel):
     )
 
 
-def _redacted(url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}/…"
-
-
-def _audited(field: str, value: Any) -> Any:
-    # Viewers read the audit log: keep a webhook URL's secret path out of it.
-    return _redacted(value) if field == "webhook_url" else value
-
-
 def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
     """From a project loaded with keys, team and fallback developer."""
     return ProjectOut(
@@ -177,7 +151,7 @@ def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
         max_events_per_minute=project.max_events_per_minute,
         alert_environments=project.alert_environments,
         routing=project.routing,
-        webhook_url=project.webhook_url if ctx.token.role == Role.ADMIN else _redacted(project.webhook_url),
+        webhook_url=project.webhook_url if ctx.token.role == Role.ADMIN else redacted_url(project.webhook_url),
         scrub_ip_addresses=project.scrub_ip_addresses,
         scrub_emails=project.scrub_emails,
         grouping_version=project.grouping_version,
@@ -234,41 +208,13 @@ def update_project(ctx: ApiContext, req: ApiRequest) -> ProjectOut:
     """Only the fields sent change; the audit entry holds the old and new values of those that did."""
     body: ProjectPatch = req.body
     project = _project(ctx, path_id(req, "project_id", "project"))
-    sent = {name: getattr(body, name) for name in FIELDS if name in body.model_fields_set}
-    state = {**{name: getattr(project, name) for name in FIELDS}, **sent}
-    if (state["alert_threshold_events"] is None) != (state["alert_threshold_minutes"] is None):
-        missing = "alert_threshold_minutes" if state["alert_threshold_minutes"] is None else "alert_threshold_events"
-        raise ApiError(
-            422, f"body.{missing}: a threshold needs both a number of events and minutes", field=f"body.{missing}"
-        )
-    if sent.get("team_id") is not None and ctx.session.get(Team, sent["team_id"]) is None:
-        raise ApiError(422, f"body.team_id: no team with id {sent['team_id']}", field="body.team_id")
-    if sent.get("fallback_developer_id") is not None:
-        developer = ctx.session.get(Developer, sent["fallback_developer_id"])
-        if developer is None or not developer.is_active:
-            problem = "is inactive" if developer else "does not exist"
-            raise ApiError(
-                422,
-                f"body.fallback_developer_id: developer {sent['fallback_developer_id']} {problem}",
-                field="body.fallback_developer_id",
-            )
-    before = {name: getattr(project, name) for name in FIELDS}
-    if sent.get("grouping_version", project.grouping_version) != project.grouping_version:
-        # The transition: for a while, events find the issues their old fingerprints name (collector/storage.py).
-        project.previous_grouping_version, project.grouping_moved_at = project.grouping_version, utcnow()
-    for name, value in sent.items():
-        setattr(project, name, value)
-    after = {name: getattr(project, name) for name in FIELDS}
-    changed = [name for name in FIELDS if before[name] != after[name]]
-    if changed:
-        ctx.session.flush()
-        ctx.audit(
-            "project.update",
-            "project",
-            project.id,
-            before={k: _audited(k, before[k]) for k in changed},
-            after={k: _audited(k, after[k]) for k in changed},
-        )
+    sent = {name: getattr(body, name) for name in SETTINGS if name in body.model_fields_set}
+    try:
+        change = change_settings(ctx.session, project, sent)
+    except SettingError as exc:
+        raise ApiError(422, f"body.{exc.field}: {exc.reason}", field=f"body.{exc.field}") from None
+    if change.after:
+        ctx.audit("project.update", "project", project.id, before=change.before, after=change.after)
     # Reload, so the team and fallback developer shown are the new ones.
     ctx.session.expire(project)
     return project_out(_project(ctx, project.id), ctx)

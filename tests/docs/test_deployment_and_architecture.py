@@ -28,6 +28,7 @@ from tests.docs.examples import DOCS, ROOT, block, checked_names, fenced_blocks,
 PROOF = {
     "guide.md": {
         "oncall-commands": "run: each command, in order, on a fresh database",
+        "project-settings": "run: each command, in order, after the on-call block's developer and team",
         "query-examples": "run against the API",
         "query-curl": "run with curl",
         "query-error": "compared with the API's answer",

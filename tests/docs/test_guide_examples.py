@@ -344,6 +344,37 @@ def test_the_oncall_commands_are_valid_commands_in_order(tmp_path, monkeypatch):
     assert "ana@example.com, ben@example.com" in shown  # the rotation, in turn order
 
 
+def test_the_project_settings_commands_set_what_they_say(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from errlog.cli import main
+
+    monkeypatch.setenv("ERRLOG_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    for line in _command_lines(block(DOC, "oncall-commands").text)[:3]:  # the developers and the team
+        assert runner.invoke(main, shlex.split(line)[1:]).exit_code == 0, line
+    results = [
+        runner.invoke(main, shlex.split(line)[1:]) for line in _command_lines(block(DOC, "project-settings").text)
+    ]
+    assert [result.exit_code for result in results] == [0, 0, 0], [result.output for result in results]
+    shown = dict(line.strip().split("  ", 1) for line in results[-1].output.splitlines() if line.startswith("  "))
+    assert {key: value.strip() for key, value in shown.items()} | {"dsn": "-"} == {
+        "project": "shop (id 1)",
+        "platform": "python",
+        "team": "checkout",
+        "fallback developer": "ana@example.com",
+        "alert threshold": "100 events in 5 min",
+        "max events/minute": "-",
+        "alert environments": "production",
+        "routing": "critical=sms,slack,pagerduty; medium=(nobody)",
+        "webhook url": "-",
+        "scrub ip addresses": "no",
+        "scrub e-mails": "yes",
+        "grouping": "v2",
+        "dsn": "-",
+    }
+
+
 def _command_lines(text: str) -> list[str]:
     """Shell lines with backslash continuations joined."""
     return [line for line in text.replace("\\\n", " ").splitlines() if line.strip()]
