@@ -32,6 +32,7 @@ SETTINGS = (
 )
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+PLATFORM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,49}$")  # as Sentry names them: python, javascript-react, ...
 
 
 class ProjectError(ValueError):
@@ -62,7 +63,15 @@ class NewProject:
     webhook_token: str  # shown once: only its hash is stored
 
 
+def check_platform(platform: str) -> str:
+    if not PLATFORM.match(platform):
+        raise ProjectError(f"invalid platform {platform!r}: use 1-50 lowercase letters, digits, '.', '_' or '-'")
+    return platform
+
+
 def create_project(session: Session, name: str, platform: str | None = None) -> NewProject:
+    if platform is not None:
+        check_platform(platform)
     if not PROJECT_NAME.match(name):
         raise ProjectError(
             f"invalid project name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "

@@ -17,7 +17,7 @@ from collector.grouping import CURRENT_VERSION, VERSIONS
 from db.enums import KeyKind, Role
 from db.models import Project
 from db.models.projects import GROUPING_TRANSITION
-from db.projects import SETTINGS, SettingError, change_settings, redacted_url
+from db.projects import PLATFORM, SETTINGS, SettingError, change_settings, check_platform, redacted_url
 from db.types import utcnow
 from tasks.routing import RoutingError, check_routing
 
@@ -56,6 +56,15 @@ WebhookUrl = Annotated[
     StringConstraints(max_length=500),
     AfterValidator(_webhook_url),
     Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+"}),
+]
+Platform = Annotated[
+    Text,
+    StringConstraints(strip_whitespace=True, max_length=50),
+    AfterValidator(check_platform),
+    Field(
+        description="As Sentry names platforms: python, javascript-react, java, php, dart, ...",
+        json_schema_extra={"pattern": PLATFORM.pattern},
+    ),
 ]
 Environment = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Routing = Annotated[
@@ -110,7 +119,7 @@ class ProjectPatch(BaseModel):
         json_schema_extra={"examples": [{"alert_threshold_events": 100, "alert_threshold_minutes": 5}]},
     )
 
-    platform: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    platform: Platform | None = None
     team_id: RowId | None = None
     fallback_developer_id: RowId | None = None
     alert_threshold_events: int | None = Field(None, ge=1, le=10_000_000)

@@ -3,7 +3,6 @@ their settings (the same checks and audit entry as the REST API's PATCH projects
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 WEBHOOK_KINDS = ("laravel", "java", "frontend", "mobile", "generic")
 # The words that clear an optional setting (back to "none", "all environments", the company-wide routing).
 NONE = "none"
-PLATFORM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,49}$")
 
 
 @click.group("project")
@@ -38,8 +36,6 @@ def command() -> None:
 @json_option
 def create(name: str, platform: str | None, as_json: bool) -> None:
     """Create project NAME and print its DSN and webhook token (the token is shown only this once)."""
-    if platform is not None and not PLATFORM.match(platform):
-        raise ProjectError(f"invalid platform {platform!r}: use 1-50 lowercase letters, digits, '.', '_' or '-'")
     config = load_settings()
     with database_session(config) as session:
         new = create_project(session, name, platform)

@@ -158,6 +158,7 @@ def test_set_routes_one_severity_at_a_time_and_clears_with_none(errlog, read):
         (["--grouping-version", "9"], ["--grouping-version: unknown grouping version 9; known versions: 1, 2"]),
         (["--team", "nobody"], ["no team named 'nobody'"]),
         (["--fallback-developer", "eve@example.com"], ["no developer with id or e-mail 'eve@example.com'"]),
+        (["--platform", "Py thon"], ["--platform: invalid platform 'Py thon'"]),
         ([], ["nothing to change"]),
     ],
 )

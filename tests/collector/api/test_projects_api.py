@@ -131,6 +131,8 @@ def test_patch_a_projects_events_per_minute_limit(api, admin, viewer):
         ({"team_id": 2**40}, "body.team_id"),
         ({"max_events_per_minute": 0}, "body.max_events_per_minute"),
         ({"max_events_per_minute": "many"}, "body.max_events_per_minute"),
+        ({"platform": "Py thon"}, "body.platform"),  # the rule `errlog project create --platform` follows too
+        ({"platform": ""}, "body.platform"),
     ],
 )
 def test_bad_project_changes_are_422_naming_the_field(api, admin, body, field):
