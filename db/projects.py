@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from db.enums import KeyKind
 from db.keys import hash_secret, new_public_key, new_webhook_token
 from db.models import Developer, Project, ProjectKey, Team
+from db.models.projects import GROUPING_TRANSITION
 from db.types import utcnow
 
 # What an admin may change on a project (the REST API's PATCH projects/{id}/ and `errlog project set`).
@@ -122,6 +124,14 @@ def project_for_key(session: Session, kind: KeyKind, presented: str) -> ProjectK
     ).first()
 
 
+def grouping_transition_until(project: Project) -> dt.datetime | None:
+    """The end of the project's move to another grouping version, while it lasts."""
+    if project.grouping_moved_at is None or project.previous_grouping_version is None:
+        return None
+    end = project.grouping_moved_at + GROUPING_TRANSITION
+    return end if end > utcnow() else None
+
+
 def redacted_url(url: str | None) -> str | None:
     """A webhook URL without its path, which often carries a secret: for viewers and the audit log."""
     if url is None:
@@ -134,9 +144,6 @@ def change_settings(session: Session, project: Project, sent: dict[str, Any]) ->
     """Sets the `sent` settings (names from SETTINGS, values already checked one by one) on `project`, after the
     checks that need the other settings or the database. A move to another grouping version starts its transition:
     for a while, events find the issues their previous fingerprints name (collector/storage.py)."""
-    unknown = set(sent) - set(SETTINGS)
-    if unknown:
-        raise SettingError(sorted(unknown)[0], "not a project setting")
     state = {**{name: getattr(project, name) for name in SETTINGS}, **sent}
     if (state["alert_threshold_events"] is None) != (state["alert_threshold_minutes"] is None):
         missing = "alert_threshold_minutes" if state["alert_threshold_minutes"] is None else "alert_threshold_events"

@@ -17,8 +17,15 @@ from collector.grouping import CURRENT_VERSION, VERSIONS
 from db.enums import KeyKind, Role
 from db.models import Project
 from db.models.projects import GROUPING_TRANSITION
-from db.projects import PLATFORM, SETTINGS, SettingError, change_settings, check_platform, redacted_url
-from db.types import utcnow
+from db.projects import (
+    PLATFORM,
+    SETTINGS,
+    SettingError,
+    change_settings,
+    check_platform,
+    grouping_transition_until,
+    redacted_url,
+)
 from tasks.routing import RoutingError, check_routing
 
 api = Api()
@@ -164,16 +171,9 @@ def project_out(project: Project, ctx: ApiContext) -> ProjectOut:
         scrub_ip_addresses=project.scrub_ip_addresses,
         scrub_emails=project.scrub_emails,
         grouping_version=project.grouping_version,
-        grouping_transition_until=_transition_end(project),
+        grouping_transition_until=grouping_transition_until(project),
         created_at=project.created_at,
     )
-
-
-def _transition_end(project: Project) -> dt.datetime | None:
-    if project.grouping_moved_at is None or project.previous_grouping_version is None:
-        return None
-    end = project.grouping_moved_at + GROUPING_TRANSITION
-    return end if end > utcnow() else None
 
 
 def _query() -> Any:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from db.enums import Severity
 from db.models import Project
-from db.projects import ProjectError, SettingError, dsn_public_keys
+from db.projects import ProjectError, SettingError, dsn_public_keys, grouping_transition_until
 from errlog.cli.common import echo_fields, echo_json, format_time
 
 if TYPE_CHECKING:
@@ -120,15 +120,8 @@ def _names(value: str) -> list[str]:
 
 
 def settings_view(session: Session, config: Settings, project: Project) -> dict[str, Any]:
-    from db.models.projects import GROUPING_TRANSITION
-    from db.types import utcnow
-
-    session.refresh(project)
-    transition_until = (
-        project.grouping_moved_at + GROUPING_TRANSITION
-        if project.grouping_moved_at is not None and project.previous_grouping_version is not None
-        else None
-    )
+    """The project's settings as `show` prints them."""
+    session.refresh(project)  # after a change: the team and developer its new ids name, not the ones loaded before
     return {
         "id": project.id,
         "name": project.name,
@@ -144,7 +137,7 @@ def settings_view(session: Session, config: Settings, project: Project) -> dict[
         "scrub_ip_addresses": project.scrub_ip_addresses,
         "scrub_emails": project.scrub_emails,
         "grouping_version": project.grouping_version,
-        "grouping_transition_until": transition_until if transition_until and transition_until > utcnow() else None,
+        "grouping_transition_until": grouping_transition_until(project),
         "dsns": [config.dsn_for(key, project.id) for key in dsn_public_keys(session, project.id)],
     }
 
