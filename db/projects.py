@@ -1,4 +1,7 @@
-"""Projects and their ingest keys: creating them, finding a project by a key, and changing its settings."""
+"""Projects and their ingest keys: creating them, finding a project by a key, changing its settings, and its keys
+after its creation (another DSN key to rotate to, a new webhook token when one was lost or leaked, a label and a rate
+limit each, revoking one). Running collectors read the active keys every few seconds (collector/directory.py): a new
+key works at once, a revoked one stops within that time."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ SETTINGS = (
 )
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_RATE_LIMIT = 10_000_000  # events per minute a key may send, as the API's per-project limit
 PLATFORM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,49}$")  # as Sentry names them: python, javascript-react, ...
 
 
@@ -81,15 +85,66 @@ def create_project(session: Session, name: str, platform: str | None = None) -> 
         )
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ProjectError(f"a project named {name!r} already exists")
-    public_key, webhook_token = new_public_key(), new_webhook_token()
+    dsn, webhook = new_key(KeyKind.DSN), new_key(KeyKind.WEBHOOK)
     project = Project(name=name, platform=platform)
-    project.keys = [
-        ProjectKey(kind=KeyKind.DSN, key_lookup=public_key),
-        ProjectKey(kind=KeyKind.WEBHOOK, key_lookup=hash_secret(webhook_token)),
-    ]
+    project.keys = [dsn.key, webhook.key]
     session.add(project)
     session.flush()
-    return NewProject(project=project, public_key=public_key, webhook_token=webhook_token)
+    return NewProject(project=project, public_key=dsn.secret, webhook_token=webhook.secret)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ProjectKey
+    secret: str  # the DSN public key, or the webhook token: shown once, as only its hash is stored
+
+
+def new_key(kind: KeyKind, label: str = "default", rate_limit_per_minute: int | None = None) -> NewKey:
+    """A key of no project yet, not in the session."""
+    check_label(label)
+    check_rate_limit(rate_limit_per_minute)
+    secret = new_public_key() if kind is KeyKind.DSN else new_webhook_token()
+    lookup = secret if kind is KeyKind.DSN else hash_secret(secret)
+    key = ProjectKey(kind=kind, key_lookup=lookup, label=label, rate_limit_per_minute=rate_limit_per_minute)
+    return NewKey(key, secret)
+
+
+def add_key(
+    session: Session, project: Project, kind: KeyKind, label: str = "default", rate_limit_per_minute: int | None = None
+) -> NewKey:
+    new = new_key(kind, label, rate_limit_per_minute)
+    new.key.project_id = project.id
+    session.add(new.key)
+    session.flush()
+    return new
+
+
+def find_key(session: Session, key_id: int) -> ProjectKey:
+    key = session.get(ProjectKey, key_id)
+    if key is None:
+        raise ProjectError(f"no key with id {key_id}")
+    return key
+
+
+def revoke_key(session: Session, key: ProjectKey) -> bool:
+    """Whether the key was active (and now is not): revoking twice changes nothing the second time."""
+    if not key.is_active:
+        return False
+    key.is_active = False
+    session.flush()
+    return True
+
+
+def check_label(label: str) -> str:
+    if not label.strip() or len(label) > 100:
+        raise ProjectError(f"invalid label {label!r}: use 1-100 characters")
+    return label
+
+
+def check_rate_limit(limit: int | None) -> int | None:
+    if limit is not None and not 1 <= limit <= MAX_RATE_LIMIT:
+        raise ProjectError(f"invalid rate limit {limit}: give 1-{MAX_RATE_LIMIT:,} events per minute, or none")
+    return limit
 
 
 def find_project(session: Session, name_or_id: str) -> Project:

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="Events per minute one ingest key (DSN or webhook token) may send; 0 means no limit. "
-        "A key's own limit (set per key in the database) wins.",
+        "A key's own limit (errlog project key set KEY_ID --rate-limit N) wins.",
     )
     rate_limit_per_project: int = Field(
         default=0, ge=0, description="Events per minute one project may send over all its keys; 0 means no limit."

@@ -12,6 +12,7 @@ from db import audit
 from db.models import Project
 from db.projects import SettingError, change_settings, create_project, dsn_public_keys, find_project
 from errlog.cli.common import database_session, echo_fields, echo_json, echo_table, format_time, json_option
+from errlog.cli.project_keys import command as key_command
 from errlog.cli.project_settings import NONE, checked, echo_settings, requested, setting_error, settings_view
 from errlog.settings import load_settings
 
@@ -180,3 +181,6 @@ def set_settings(project: str, as_json: bool, **options: Any) -> None:
     if not as_json:
         click.echo(f"changed {', '.join(change.after)}" if change.after else "nothing changed")
     echo_settings(settings, as_json)
+
+
+command.add_command(key_command)
