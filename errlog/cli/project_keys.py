@@ -13,12 +13,12 @@ from db.enums import KeyKind
 from db.models import ProjectKey
 from db.projects import ProjectError, add_key, check_label, check_rate_limit, find_key, find_project, revoke_key
 from errlog.cli.common import database_session, echo_fields, echo_json, echo_table, format_time, json_option
+from errlog.cli.project_settings import NONE, clears
 from errlog.settings import load_settings
 
 if TYPE_CHECKING:
     from errlog.settings import Settings
 
-NONE = "none"
 KINDS = {"dsn": KeyKind.DSN, "webhook": KeyKind.WEBHOOK}
 
 
@@ -144,7 +144,7 @@ def revoke(key_id: int) -> None:
 
 
 def _rate_limit(value: str | None) -> int | None:
-    if value is None or value.strip().lower() == NONE:
+    if value is None or clears(value):
         return None
     try:
         limit = int(value.strip())

@@ -27,16 +27,16 @@ def requested(session: Session, project: Project, options: dict[str, Any]) -> di
     if options["platform"] is not None:
         sent["platform"] = options["platform"]
     if options["team"] is not None:
-        sent["team_id"] = None if _clears(options["team"]) else find_team(session, options["team"]).id
+        sent["team_id"] = None if clears(options["team"]) else find_team(session, options["team"]).id
     if options["fallback_developer"] is not None:
         ref = options["fallback_developer"]
-        sent["fallback_developer_id"] = None if _clears(ref) else find_developer(session, ref).id
+        sent["fallback_developer_id"] = None if clears(ref) else find_developer(session, ref).id
     if options["alert_threshold"] is not None:
         events, minutes = _threshold(options["alert_threshold"])
         sent["alert_threshold_events"], sent["alert_threshold_minutes"] = events, minutes
     if options["max_events_per_minute"] is not None:
         value = options["max_events_per_minute"]
-        sent["max_events_per_minute"] = None if _clears(value) else _whole_number(value, "--max-events-per-minute")
+        sent["max_events_per_minute"] = None if clears(value) else _whole_number(value, "--max-events-per-minute")
     if options["alert_environments"] is not None:
         value = options["alert_environments"]
         sent["alert_environments"] = None if value.strip().lower() == "all" else _names(value)
@@ -53,7 +53,7 @@ def requested(session: Session, project: Project, options: dict[str, Any]) -> di
             routing[severity.strip().lower()] = _names(channels)
         sent["routing"] = routing
     if options["webhook_url"] is not None:
-        sent["webhook_url"] = None if _clears(options["webhook_url"]) else options["webhook_url"]
+        sent["webhook_url"] = None if clears(options["webhook_url"]) else options["webhook_url"]
     for name in ("scrub_ip_addresses", "scrub_emails", "grouping_version"):
         if options[name] is not None:
             sent[name] = options[name]
@@ -95,12 +95,13 @@ def checked(sent: dict[str, Any]) -> dict[str, Any]:
     return {name: getattr(body, name) for name in sent}
 
 
-def _clears(value: str) -> bool:
+def clears(value: str) -> bool:
+    """Whether an option's value asks to clear its setting."""
     return value.strip().lower() == NONE
 
 
 def _threshold(value: str) -> tuple[int | None, int | None]:
-    if _clears(value):
+    if clears(value):
         return None, None
     events, slash, minutes = value.partition("/")
     if not slash:
