@@ -135,6 +135,37 @@ def revoke_key(session: Session, key: ProjectKey) -> bool:
     return True
 
 
+def change_key(session: Session, key: ProjectKey, sent: dict[str, Any]) -> SettingsChange:
+    """Sets a key's `label` or `rate_limit_per_minute` (None: the default limit), whichever `sent` holds, after
+    checking them; the change as the audit log keeps it. The REST API's PATCH and `errlog project key set`."""
+    for name, value in sent.items():
+        if name == "label":
+            check_label(value)
+        elif name == "rate_limit_per_minute":
+            check_rate_limit(value)
+        else:
+            raise SettingError(name, "not a setting of a key: give label or rate_limit_per_minute")
+    before = {name: getattr(key, name) for name in sent}
+    for name, value in sent.items():
+        setattr(key, name, value)
+    changed = [name for name in sent if before[name] != getattr(key, name)]
+    if changed:
+        session.flush()
+    return SettingsChange(
+        before={name: before[name] for name in changed}, after={name: getattr(key, name) for name in changed}
+    )
+
+
+def key_audit(key: ProjectKey) -> dict[str, Any]:
+    """What the audit log keeps of a new key: never its secret."""
+    return {
+        "project_id": key.project_id,
+        "kind": key.kind.value,
+        "label": key.label,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+    }
+
+
 def check_label(label: str) -> str:
     if not label.strip() or len(label) > 100:
         raise ProjectError(f"invalid label {label!r}: use 1-100 characters")

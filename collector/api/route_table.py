@@ -32,6 +32,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/api/error-logging/projects/{project_id:int}/escalation-chain/": ("GET", "PUT"),
     "/api/error-logging/projects/": ("GET",),
     "/api/error-logging/projects/{project_id:int}/": ("GET", "PATCH"),
+    "/api/error-logging/projects/{project_id:int}/keys/": ("GET", "POST"),
+    "/api/error-logging/projects/{project_id:int}/keys/{key_id:int}/": ("PATCH", "DELETE"),
     "/api/error-logging/tokens/": ("GET", "POST"),
     "/api/error-logging/tokens/{token_id:int}/": ("DELETE",),
     "/api/error-logging/patterns/": ("GET",),

@@ -11,7 +11,16 @@ from sqlalchemy import select
 from db import audit
 from db.enums import KeyKind
 from db.models import ProjectKey
-from db.projects import ProjectError, add_key, check_label, check_rate_limit, find_key, find_project, revoke_key
+from db.projects import (
+    ProjectError,
+    add_key,
+    change_key,
+    check_rate_limit,
+    find_key,
+    find_project,
+    key_audit,
+    revoke_key,
+)
 from errlog.cli.common import database_session, echo_fields, echo_json, echo_table, format_time, json_option
 from errlog.cli.project_settings import NONE, clears
 from errlog.settings import load_settings
@@ -78,12 +87,7 @@ def add(project: str, kind: str, label: str, rate_limit: str | None, as_json: bo
             action="project.key.create",
             target_type="project_key",
             target_id=new.key.id,
-            after={
-                "project_id": target.id,
-                "kind": kind,
-                "label": label,
-                "rate_limit_per_minute": new.key.rate_limit_per_minute,
-            },
+            after=key_audit(new.key),
         )
         row = _key_row(new.key, config)
     secret = {"dsn": row["dsn"]} if kind == "dsn" else {"webhook_token": new.secret}
@@ -106,25 +110,24 @@ def set_key(key_id: int, label: str | None, rate_limit: str | None) -> None:
         raise ProjectError("nothing to change: give --label or --rate-limit")
     with database_session(load_settings()) as session:
         key = find_key(session, key_id)
-        before = {"label": key.label, "rate_limit_per_minute": key.rate_limit_per_minute}
+        sent: dict[str, Any] = {}
         if label is not None:
-            key.label = check_label(label)
+            sent["label"] = label
         if rate_limit is not None:
-            key.rate_limit_per_minute = _rate_limit(rate_limit)
-        after = {"label": key.label, "rate_limit_per_minute": key.rate_limit_per_minute}
-        changed = [name for name in before if before[name] != after[name]]
-        if changed:
-            session.flush()
+            sent["rate_limit_per_minute"] = _rate_limit(rate_limit)
+        change = change_key(session, key, sent)
+        if change.after:
             audit.record(
                 session,
                 actor="cli",
                 action="project.key.update",
                 target_type="project_key",
                 target_id=key.id,
-                before={name: before[name] for name in changed},
-                after={name: after[name] for name in changed},
+                before=change.before,
+                after=change.after,
             )
-    click.echo(f"key {key_id}: changed {', '.join(changed)}" if changed else f"key {key_id}: nothing changed")
+    changed = ", ".join(change.after)
+    click.echo(f"key {key_id}: changed {changed}" if changed else f"key {key_id}: nothing changed")
 
 
 @command.command("revoke")
@@ -136,7 +139,15 @@ def revoke(key_id: int) -> None:
         kind, project_name = key.kind.value, key.project.name
         revoked = revoke_key(session, key)
         if revoked:
-            audit.record(session, actor="cli", action="project.key.revoke", target_type="project_key", target_id=key.id)
+            audit.record(
+                session,
+                actor="cli",
+                action="project.key.revoke",
+                target_type="project_key",
+                target_id=key.id,
+                before={"active": True},
+                after={"active": False},
+            )
     if revoked:
         click.echo(f"revoked {kind} key {key_id} of project {project_name}")
     else:

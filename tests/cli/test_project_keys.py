@@ -58,7 +58,7 @@ def test_set_and_revoke_change_one_key_and_are_audited(errlog, read):
             {"label": "web", "rate_limit_per_minute": 120},
         ),
         ("project.key.update", "1", {"rate_limit_per_minute": 120}, {"rate_limit_per_minute": None}),
-        ("project.key.revoke", "2", None, None),
+        ("project.key.revoke", "2", {"active": True}, {"active": False}),
     ]
 
 
