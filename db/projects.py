@@ -76,6 +76,7 @@ def check_platform(platform: str) -> str:
 
 
 def create_project(session: Session, name: str, platform: str | None = None) -> NewProject:
+    """A project with one DSN key and one webhook token; `errlog project create` and POST projects/."""
     if platform is not None:
         check_platform(platform)
     if not PROJECT_NAME.match(name):
@@ -91,6 +92,11 @@ def create_project(session: Session, name: str, platform: str | None = None) -> 
     session.add(project)
     session.flush()
     return NewProject(project=project, public_key=dsn.secret, webhook_token=webhook.secret)
+
+
+def project_audit(project: Project) -> dict[str, Any]:
+    """What the audit log keeps of a new project."""
+    return {"name": project.name, "platform": project.platform}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """`errlog-tui --demo`: fills a separate database through the collector's own doors, never the database itself.
 
-Events go in as Sentry envelopes and JSON webhooks from five services on five stacks; people, on-call rotations
-and the triage done so far go through the REST API; projects (no API creates them) through `errlog project
-create`. A small local HTTP sink stands in for the ntfy server, so some alerts are delivered, while the Slack
-webhook points at a closed port, so others fail and are retried: every pane has something to show."""
+Events go in as Sentry envelopes and JSON webhooks from five services on five stacks; the projects, people,
+on-call rotations and the triage done so far go through the REST API. A small local HTTP sink stands in for the
+ntfy server, so some alerts are delivered, while the Slack webhook points at a closed port, so others fail and are
+retried: every pane has something to show."""
 
 from __future__ import annotations
 
@@ -82,12 +82,12 @@ def demo_environment(sink_url: str) -> dict[str, str]:
     }
 
 
-async def fill(stack: LocalStack, info: LocalInfo, progress: Progress) -> None:
+async def fill(stack: LocalStack, info: LocalInfo, progress: Progress) -> dict[str, DemoProject]:
     """Fill the demo database the first time; on later starts, just send a fresh burst so it looks alive."""
-    projects = await ensure_projects(stack, progress)
     first = not (stack.data_dir / SEEDED_FILE).exists()
     headers = {"Authorization": f"Bearer {info.token}"}
     async with httpx.AsyncClient(base_url=info.server, timeout=30, headers=headers) as http:
+        projects = await ensure_projects(stack, http, progress)
         if first:
             developers = await add_developers(http, progress)
             await add_rotations(http, projects, developers, progress)
@@ -100,16 +100,23 @@ async def fill(stack: LocalStack, info: LocalInfo, progress: Progress) -> None:
     progress("Demo: looking for patterns ...")
     await stack.run("analyze")
     progress("Demo data ready")
+    return projects
 
 
-async def ensure_projects(stack: LocalStack, progress: Progress) -> dict[str, DemoProject]:
+async def ensure_projects(stack: LocalStack, http: httpx.AsyncClient, progress: Progress) -> dict[str, DemoProject]:
     path = stack.data_dir / PROJECTS_FILE
     known: dict[str, Any] = json.loads(read_private(path) or "{}")
     for service in SERVICES:
         if service.name not in known:
             progress(f"Demo: creating project {service.name} ...")
-            made = await stack.run_json("project", "create", service.name, "--platform", service.platform)
-            known[service.name] = {"id": made["id"], "dsn": made["dsn"], "webhook_token": made["webhook_token"]}
+            body = {"name": service.name, "platform": service.platform}
+            made = await _ok(http.post("/api/error-logging/projects/", json=body))
+            project = made["project"]
+            known[service.name] = {
+                "id": project["id"],
+                "dsn": project["dsns"][0],
+                "webhook_token": made["webhook_token"],
+            }
             write_private(path, json.dumps(known))
     return {name: DemoProject(int(v["id"]), name, str(v["dsn"]), str(v["webhook_token"])) for name, v in known.items()}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.demo import DemoProject, Progress, Sink, demo_environment, ensure_projects, feed, fill
+from tui.demo import DemoProject, Progress, Sink, demo_environment, feed, fill
 from tui.local import LocalInfo, LocalStack
 
 
@@ -34,9 +34,8 @@ async def start_demo(stack: LocalStack, progress: Progress) -> DemoStack:
         stack.extra_env.update(demo_environment(await sink.start()))
         progress(f"Starting the local collector in {stack.data_dir} ...")
         info = await stack.start()
-        await fill(stack, info, progress)
+        projects = await fill(stack, info, progress)
         info.projects = await stack.projects()
-        projects = await ensure_projects(stack, progress)
     except BaseException:
         sink.close()
         stack.stop()

@@ -1,4 +1,4 @@
-"""GET projects/, GET/PATCH projects/{id}/: the services that send errors, their DSNs and alert settings."""
+"""GET/POST projects/, GET/PATCH projects/{id}/: the services that send errors, their DSNs and alert settings."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ from db.models import Project
 from db.models.projects import GROUPING_TRANSITION
 from db.projects import (
     PLATFORM,
+    PROJECT_NAME,
     SETTINGS,
+    ProjectError,
     SettingError,
     change_settings,
     check_platform,
+    create_project,
     grouping_transition_until,
+    project_audit,
     redacted_url,
 )
 from tasks.routing import RoutingError, check_routing
@@ -118,6 +122,26 @@ class ProjectOut(BaseModel):
     created_at: dt.datetime
 
 
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "orders-api", "platform": "python"}]}
+    )
+
+    name: Annotated[
+        Text,
+        StringConstraints(pattern=PROJECT_NAME.pattern),
+        Field(description="1-100 letters, digits, '.', '_' or '-', starting with a letter or digit; unique."),
+    ]
+    platform: Platform | None = None
+
+
+class NewProjectOut(BaseModel):
+    project: ProjectOut
+    webhook_token: str = Field(
+        description="The JSON webhooks' token (X-Errlog-Token). Shown this once; only a hash is kept."
+    )
+
+
 class ProjectPatch(BaseModel):
     """Only the fields sent change; null clears an optional field."""
 
@@ -195,6 +219,29 @@ def _project(ctx: ApiContext, project_id: int) -> Project:
 def list_projects(ctx: ApiContext, req: ApiRequest) -> list[ProjectOut]:
     """Every project by name, with the DSNs its services use and its alert settings."""
     return [project_out(p, ctx) for p in ctx.session.scalars(_query().order_by(Project.name))]
+
+
+@api.route(
+    "POST",
+    "/projects/",
+    role=Role.ADMIN,
+    summary="Create a project (a service), with a DSN and a webhook token",
+    tag="projects",
+    body=ProjectIn,
+    response=NewProjectOut,
+    status=201,
+)
+def add_project(ctx: ApiContext, req: ApiRequest) -> NewProjectOut:
+    """As `errlog project create`: its SDKs can send with the DSN at once, and more keys can follow (keys/)."""
+    body: ProjectIn = req.body
+    if ctx.session.scalar(select(Project.id).where(Project.name == body.name)) is not None:
+        raise ApiError(409, f"a project named {body.name!r} already exists", field="body.name")
+    try:
+        new = create_project(ctx.session, body.name, body.platform)
+    except ProjectError as exc:  # the model's checks are the same; this keeps one rule if they ever differ
+        raise ApiError(422, f"body: {exc}") from None
+    ctx.audit("project.create", "project", new.project.id, after=project_audit(new.project))
+    return NewProjectOut(project=project_out(_project(ctx, new.project.id), ctx), webhook_token=new.webhook_token)
 
 
 @api.route(

@@ -30,7 +30,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/api/error-logging/oncall/schedules/{schedule_id:int}/overrides/": ("POST",),
     "/api/error-logging/oncall/overrides/{override_id:int}/": ("DELETE",),
     "/api/error-logging/projects/{project_id:int}/escalation-chain/": ("GET", "PUT"),
-    "/api/error-logging/projects/": ("GET",),
+    "/api/error-logging/projects/": ("GET", "POST"),
     "/api/error-logging/projects/{project_id:int}/": ("GET", "PATCH"),
     "/api/error-logging/projects/{project_id:int}/keys/": ("GET", "POST"),
     "/api/error-logging/projects/{project_id:int}/keys/{key_id:int}/": ("PATCH", "DELETE"),

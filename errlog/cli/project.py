@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from db import audit
 from db.models import Project
-from db.projects import SettingError, change_settings, create_project, dsn_public_keys, find_project
+from db.projects import (
+    SettingError,
+    change_settings,
+    create_project,
+    dsn_public_keys,
+    find_project,
+    project_audit,
+)
 from errlog.cli.common import database_session, echo_fields, echo_json, echo_table, format_time, json_option
 from errlog.cli.project_keys import command as key_command
 from errlog.cli.project_settings import NONE, checked, echo_settings, requested, setting_error, settings_view
@@ -39,7 +46,7 @@ def create(name: str, platform: str | None, as_json: bool) -> None:
             action="project.create",
             target_type="project",
             target_id=new.project.id,
-            after={"name": new.project.name, "platform": platform},
+            after=project_audit(new.project),
         )
     project_id = new.project.id
     dsn = config.dsn_for(new.public_key, project_id)

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from db.enums import EscalationCondition, Severity
-from db.models import AuditEntry, EscalationChain, EscalationStep, Project, Team
+from db.models import AuditEntry, EscalationChain, EscalationStep, Event, Project, Team
 from tests.collector.api.querycount import count_queries
+from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
 from tests.db.factories import make_developer, make_project
 
 SECRET_HOOK = "https://hooks.example.com/services/T000/B000/very-secret"
@@ -56,6 +57,61 @@ def test_projects_list_their_dsns_team_and_alert_settings(api, viewer, admin):
     assert shop["webhook_url"] == "https://hooks.example.com/…"
     assert admin.get(f"/projects/{project_id}/").json()["webhook_url"] == SECRET_HOOK
     assert viewer.get("/projects/999999/").status_code == 404
+
+
+def test_a_project_created_through_the_api_takes_events_at_once(api, admin):
+    made = admin.post("/projects/", json={"name": "orders-api", "platform": "python"})
+    assert made.status_code == 201, made.text
+    project, token = made.json()["project"], made.json()["webhook_token"]
+    assert (project["name"], project["platform"], len(project["dsns"])) == ("orders-api", "python", 1)
+    assert admin.get(f"/projects/{project['id']}/").json() == project
+    with api.collector.client() as client:
+        envelope = make_envelope(make_event("payment declined"))
+        sent = client.post(
+            f"/api/{project['id']}/envelope/", content=envelope, headers=auth_header(key_of(project["dsns"][0]))
+        )
+        assert sent.status_code == 200, sent.text
+        hook = client.post(
+            "/api/error-logging/webhook/generic/", json={"message": "refund failed"}, headers={"X-Errlog-Token": token}
+        )
+        assert hook.status_code == 200, hook.text
+    with api.collector.session() as session:
+        stored = session.scalars(select(Event.project_id)).all()
+    assert stored == [project["id"], project["id"]]
+    (entry,) = audit_rows(api, "project.create")
+    assert (entry.actor, entry.target_id, entry.after) == (
+        "admin-token",
+        str(project["id"]),
+        {"name": "orders-api", "platform": "python"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"name": "shop"}, 409, "a project named 'shop' already exists"),
+        ({"name": ""}, 422, "body.name"),
+        ({"name": "-shop"}, 422, "body.name"),
+        ({"name": "my shop"}, 422, "body.name"),
+        ({"name": "x" * 101}, 422, "body.name"),
+        ({"name": "api", "platform": "Python 3"}, 422, "body.platform"),
+        ({"platform": "python"}, 422, "body.name"),
+        ({"name": "api", "team_id": 1}, 422, "body.team_id"),
+    ],
+)
+def test_bad_new_projects_are_refused_and_nothing_is_made(api, admin, body, status, reason):
+    api.collector.create_project("shop")
+    answer = admin.post("/projects/", json=body)
+    assert answer.status_code == status, answer.text
+    assert reason in answer.text
+    assert [p["name"] for p in admin.get("/projects/").json()] == ["shop"]
+    assert audit_rows(api, "project.create") == []
+
+
+def test_only_admins_create_projects(api, viewer, responder):
+    for client in (viewer, responder):
+        assert client.post("/projects/", json={"name": "api"}).status_code == 403
+    assert viewer.get("/projects/").json() == []
 
 
 def test_patch_project_alert_settings_is_audited(api, admin):
