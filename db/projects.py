@@ -151,15 +151,7 @@ def change_key(session: Session, key: ProjectKey, sent: dict[str, Any]) -> Setti
             check_rate_limit(value)
         else:
             raise SettingError(name, "not a setting of a key: give label or rate_limit_per_minute")
-    before = {name: getattr(key, name) for name in sent}
-    for name, value in sent.items():
-        setattr(key, name, value)
-    changed = [name for name in sent if before[name] != getattr(key, name)]
-    if changed:
-        session.flush()
-    return SettingsChange(
-        before={name: before[name] for name in changed}, after={name: getattr(key, name) for name in changed}
-    )
+    return _apply(session, key, sent, tuple(sent))
 
 
 def key_audit(key: ProjectKey) -> dict[str, Any]:
@@ -247,17 +239,22 @@ def change_settings(session: Session, project: Project, sent: dict[str, Any]) ->
         if developer is None or not developer.is_active:
             problem = "is inactive" if developer else "does not exist"
             raise SettingError("fallback_developer_id", f"developer {sent['fallback_developer_id']} {problem}")
-    before = {name: getattr(project, name) for name in SETTINGS}
     if sent.get("grouping_version", project.grouping_version) != project.grouping_version:
         project.previous_grouping_version, project.grouping_moved_at = project.grouping_version, utcnow()
+    return _apply(session, project, sent, SETTINGS)
+
+
+def _apply(session: Session, row: Project | ProjectKey, sent: dict[str, Any], names: tuple[str, ...]) -> SettingsChange:
+    """Sets the `sent` values on `row`; what changed of `names`, flushed if anything did."""
+    before = {name: getattr(row, name) for name in names}
     for name, value in sent.items():
-        setattr(project, name, value)
-    changed = [name for name in SETTINGS if before[name] != getattr(project, name)]
+        setattr(row, name, value)
+    changed = [name for name in names if before[name] != getattr(row, name)]
     if changed:
         session.flush()
     return SettingsChange(
         before={name: _audited(name, before[name]) for name in changed},
-        after={name: _audited(name, getattr(project, name)) for name in changed},
+        after={name: _audited(name, getattr(row, name)) for name in changed},
     )
 
 
