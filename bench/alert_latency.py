@@ -92,6 +92,9 @@ def alert_env(database: Database, redis_url: str, webhook_url: str) -> dict[str,
     """The collector's and the worker's environment: one database, one Redis queue, alerts to the receiver only."""
     env = database.env()
     env["ERRLOG_REDIS_URL"] = redis_url
+    # A queue of this run's own: another run, or a worker of the machine's own errlog, on the same Redis takes
+    # none of its alerts.
+    env["ERRLOG_QUEUE_NAME"] = f"errlog_bench_{uuid.uuid4().hex[:10]}"
     env["ERRLOG_WEBHOOK_URL"] = webhook_url
     env["ERRLOG_ALERT_COOLDOWN_MINUTES"] = "0"
     return env
