@@ -115,11 +115,13 @@ def test_patch_changes_only_what_is_sent_and_null_restores_the_default_limit(api
         ("post", {"kind": "dsn", "label": ""}, "body.label"),
         ("post", {"kind": "dsn", "label": "   "}, "body.label"),
         ("post", {"kind": "dsn", "label": "x" * 101}, "body.label"),
+        ("post", {"kind": "dsn", "label": "\x1c"}, "invalid label"),  # only what str.strip() removes
         ("post", {"kind": "dsn", "rate_limit_per_minute": 0}, "body.rate_limit_per_minute"),
         ("post", {"kind": "dsn", "rate_limit_per_minute": MAX_RATE_LIMIT + 1}, "body.rate_limit_per_minute"),
         ("post", {"kind": "dsn", "rate_limit_per_minute": "fast"}, "body.rate_limit_per_minute"),
         ("post", {"kind": "dsn", "secret": "mine"}, "body.secret"),
         ("patch", {"label": None}, "body.label"),
+        ("patch", {"label": " \x1f "}, "invalid label"),
         ("patch", {"rate_limit_per_minute": -5}, "body.rate_limit_per_minute"),
         ("patch", {"is_active": True}, "body.is_active"),
     ],
