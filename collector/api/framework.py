@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -232,8 +233,19 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Any]:
             return _error(ApiError(503, "the event archive (MongoDB) is unavailable, retry later"))
         except ValidationError as exc:
             return _validation_error(exc)
+        except IntegrityError as exc:
+            # Two requests at once: both passed a handler's check (the name is free, the row exists) and the second
+            # commit breaks a constraint. Nothing of it was stored; the client can read again and decide.
+            log.warning("%s %s conflicted with a concurrent change: %s", request.method, request.url.path, exc.orig)
+            return _error(ApiError(409, CONFLICT_REASON))
 
     return dispatch
+
+
+CONFLICT_REASON = (
+    "the change conflicts with another made at the same time (a name just taken, a row just removed): "
+    "nothing was changed; read again and retry"
+)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from db.enums import EscalationCondition, Severity
 from db.models import AuditEntry, EscalationChain, EscalationStep, Event, Project, Team
@@ -106,6 +108,35 @@ def test_bad_new_projects_are_refused_and_nothing_is_made(api, admin, body, stat
     assert reason in answer.text
     assert [p["name"] for p in admin.get("/projects/").json()] == ["shop"]
     assert audit_rows(api, "project.create") == []
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_creations_of_one_name_at_once_give_the_second_a_409(api, admin):
+    """The race itself, made certain: another transaction inserts the name and commits only once this request has
+    checked the name and is waiting on the unique index with its own insert."""
+    with api.collector.session() as other:
+        other.add(Project(name="orders-api"))
+        other.flush()  # holds the name in the unique index, uncommitted
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(admin.post, "/projects/", json={"name": "orders-api"})
+            deadline = time.monotonic() + 10
+            while not _waiting_on_a_lock(other):
+                assert time.monotonic() < deadline, "the request never reached its insert"
+                time.sleep(0.05)
+            other.commit()
+            answer = pending.result(timeout=20)
+    assert answer.status_code == 409, answer.text
+    assert "conflicts with another made at the same time" in answer.json()["detail"]
+    assert len(admin.get("/projects/").json()) == 1
+    assert audit_rows(api, "project.create") == []
+
+
+def _waiting_on_a_lock(session) -> bool:
+    """Whether another backend waits on a lock (the request's insert, on the name this session holds)."""
+    waiting = session.execute(
+        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+    ).scalar_one()
+    return bool(waiting)
 
 
 def test_only_admins_create_projects(api, viewer, responder):
