@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -238,10 +238,18 @@ def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Any]:
             # commit breaks a constraint. Nothing of it was stored; the client can read again and decide.
             log.warning("%s %s conflicted with a concurrent change: %s", request.method, request.url.path, exc.orig)
             return _error(ApiError(409, CONFLICT_REASON))
+        except OperationalError as exc:
+            # The database is down, restarting or locked: a moment's wait, as the ingest endpoints answer it.
+            log.warning("%s %s: the database is unavailable: %s", request.method, request.url.path, exc.orig)
+            answer = _error(ApiError(503, UNAVAILABLE_REASON))
+            answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return answer
 
     return dispatch
 
 
+UNAVAILABLE_REASON = "the database is unavailable, retry later"
+RETRY_AFTER_SECONDS = 5
 CONFLICT_REASON = (
     "the change conflicts with another made at the same time (a name just taken, a row just removed): "
     "nothing was changed; read again and retry"

@@ -135,6 +135,10 @@ def _operation(endpoint: Endpoint, refs: Any, schemas: dict[str, Any]) -> dict[s
         responses["422"] = {"description": "Invalid input; each problem names its field.", "content": invalid}
     if endpoint.body is not None:
         responses["413"] = {"description": "Request body too large.", "content": error}
+    responses["503"] = {
+        "description": "The database is unavailable; try again after the seconds the Retry-After header gives.",
+        "content": error,
+    }
     for status, description in endpoint.errors.items():
         responses[str(status)] = {"description": description, "content": invalid if status == 422 else error}
     operation: dict[str, Any] = {

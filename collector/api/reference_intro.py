@@ -69,9 +69,11 @@ A refused request answers JSON naming the problem, and the field at fault when t
 | `400` | malformed: not JSON, an unknown query parameter, a bad cursor, a search that does not parse |
 | `401`, `403` | no usable token; a role too low |
 | `404` | no object with that id |
-| `409` | the change conflicts with the object's state (e.g. acknowledging a resolved error), or a name is taken |
+| `409` | the change conflicts with the object's state (e.g. acknowledging a resolved error), a name is taken, or \
+a change made at the same time got there first (nothing was changed: read again and retry) |
 | `413` | a body over ${max_body} bytes |
 | `422` | invalid input; `errors` lists every problem, each with its `field` (`query.x`, `body.x.0.y`, ...) |
+| `503` | the database is unavailable (down, restarting); `Retry-After` gives the seconds to wait |
 
 ## Lists and pagination
 
