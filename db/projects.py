@@ -70,7 +70,7 @@ class NewProject:
 
 
 def check_platform(platform: str) -> str:
-    if not PLATFORM.match(platform):
+    if not PLATFORM.fullmatch(platform):
         raise ProjectError(f"invalid platform {platform!r}: use 1-50 lowercase letters, digits, '.', '_' or '-'")
     return platform
 
@@ -79,7 +79,7 @@ def create_project(session: Session, name: str, platform: str | None = None) -> 
     """A project with one DSN key and one webhook token; `errlog project create` and POST projects/."""
     if platform is not None:
         check_platform(platform)
-    if not PROJECT_NAME.match(name):
+    if not PROJECT_NAME.fullmatch(name):
         raise ProjectError(
             f"invalid project name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -21,7 +21,6 @@ from db.projects import (
     PLATFORM,
     PROJECT_NAME,
     SETTINGS,
-    ProjectError,
     SettingError,
     change_settings,
     check_platform,
@@ -236,10 +235,7 @@ def add_project(ctx: ApiContext, req: ApiRequest) -> NewProjectOut:
     body: ProjectIn = req.body
     if ctx.session.scalar(select(Project.id).where(Project.name == body.name)) is not None:
         raise ApiError(409, f"a project named {body.name!r} already exists", field="body.name")
-    try:
-        new = create_project(ctx.session, body.name, body.platform)
-    except ProjectError as exc:  # the model's checks are the same; this keeps one rule if they ever differ
-        raise ApiError(422, f"body: {exc}") from None
+    new = create_project(ctx.session, body.name, body.platform)  # the model checked name and platform alike
     ctx.audit("project.create", "project", new.project.id, after=project_audit(new.project))
     return NewProjectOut(project=project_out(_project(ctx, new.project.id), ctx), webhook_token=new.webhook_token)
 

@@ -63,6 +63,9 @@ def test_duplicate_and_invalid_names_are_one_line_errors(errlog, read, one_line_
     one_line_error(errlog("project", "create", "shop"), "a project named 'shop' already exists")
     one_line_error(errlog("project", "create", "no spaces allowed"), "invalid project name")
     one_line_error(errlog("project", "create", "web", "--platform", "Py thon"), "invalid platform")
+    # A trailing newline (a name pasted from a file) would end the pattern's $ anchor: the whole name is checked.
+    one_line_error(errlog("project", "create", "web\n"), "invalid project name")
+    one_line_error(errlog("project", "create", "web", "--platform", "python\n"), "invalid platform")
     assert [p.name for p in read(select(Project))] == ["shop"]
     assert len(read(select(AuditEntry))) == 1
 
