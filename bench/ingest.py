@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fresh-db", action="store_true", help="with --serve: empty a PostgreSQL *bench* db")
     parser.add_argument("--workers", type=int, default=1, help="with --serve: collector processes (default 1)")
     parser.add_argument("--batch-size", type=int, help="with --serve: ERRLOG_INGEST_BATCH_SIZE for the collector")
+    parser.add_argument(
+        "--backlog", type=int, default=0, help="with --serve: older issues the project has first (default 0)"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent senders/connections (default 32)")
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop requests/s (default 0: closed loop, max)")
@@ -273,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                 database = Database.prepare(args.database_url, fresh=args.fresh_db)
                 stack.callback(database.cleanup)
                 project_id, dsn = database.create_project(f"bench-{dt.datetime.now():%H%M%S}")
+                if args.backlog:
+                    database.seed_backlog(project_id, args.backlog)
                 server = start_collector(database, args.workers, batch_size=args.batch_size)
                 stack.callback(server.stop)
                 target = Target.from_dsn(dsn, server.url)

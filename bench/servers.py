@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -14,13 +15,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import bindparam, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from db.models import Event, Issue
+from db.types import UTCDateTime
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_PATH = "/api/error-logging/ready/"
+
+
+# Older issues (a third resolved) of two small events each, numbered by a query of `n` that {numbers} stands for.
+_BACKLOG_ISSUES = (
+    "INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, exception_type, platform, level, "
+    "severity, status, first_seen, last_seen, times_seen, users_affected, resolved_in_next_release, is_regression, "
+    "escalation_level, impact_score, created_at, updated_at) "
+    "SELECT :project, 'backlog-' || n, 2, 'BacklogError' || (n % 97) || ': row ' || n || ' not found', "
+    "'app.backlog.module_' || (n % 211) || ' in handler_' || n, 'BacklogError' || (n % 97), 'python', 'error', "
+    "'high', CASE WHEN n % 3 = 0 THEN 'resolved' ELSE 'unresolved' END, :then, :then, 2, 1, false, false, 0, 1.0, "
+    ":then, :then FROM ({numbers}) AS numbers"
+)
+_BACKLOG_EVENTS = (
+    "INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, severity, platform, source, "
+    "size_bytes) "
+    "SELECT project_id, id, 'backlog-' || id || '-' || copy, first_seen, first_seen, 'error', 'high', 'python', "
+    "'sentry', 100 FROM issues CROSS JOIN (SELECT 1 AS copy UNION ALL SELECT 2) AS copies "
+    "WHERE project_id = :project AND fingerprint LIKE 'backlog-%'"
+)
 
 
 class ServerError(Exception):
@@ -86,6 +107,27 @@ class Database:
         """(id, DSN) of a new project."""
         created = json.loads(self.errlog("project", "create", name, "--json"))
         return int(created["id"]), str(created["dsn"])
+
+    def seed_backlog(self, project_id: int, issues: int) -> None:
+        """Give the project `issues` older issues of two events each, as a database in use has. PostgreSQL's statistics
+        are brought up to date, as its autovacuum would; errlog never analyzes SQLite, so neither does this."""
+        engine = create_engine(self.effective_url)
+        numbers = (
+            "SELECT generate_series(1, :issues) AS n"
+            if self.kind == "postgresql"
+            else "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :issues) SELECT n FROM s"
+        )
+        try:
+            with engine.begin() as connection:
+                then = bindparam("then", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), type_=UTCDateTime())  # as errlog does
+                statement = text(_BACKLOG_ISSUES.format(numbers=numbers)).bindparams(then)
+                connection.execute(statement, {"project": project_id, "issues": issues})
+                connection.execute(text(_BACKLOG_EVENTS), {"project": project_id})
+            if self.kind == "postgresql":
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                    connection.execute(text("ANALYZE"))
+        finally:
+            engine.dispose()
 
     def counts(self, project_id: int) -> tuple[int, int]:
         """(events, issues) stored for the project."""

@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh-db", action="store_true", help="empty the PostgreSQL *bench* database first")
     parser.add_argument("--batch", type=int, default=32, help="events per transaction (default 32)")
     parser.add_argument("--passes", type=int, default=1, help="times the corpus is stored (default 1)")
+    parser.add_argument("--backlog", type=int, default=0, help="older issues the project has first (default 0)")
     args = parser.parse_args(argv)
     if args.batch < 1 or args.passes < 1:
         parser.error("--batch and --passes must be at least 1")
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         database = Database.prepare(args.database_url, fresh=args.fresh_db)
         try:
             project_id, _ = database.create_project(f"stages-{dt.datetime.now():%H%M%S}")
+            if args.backlog:
+                database.seed_backlog(project_id, args.backlog)
             results = measure(records, database, project_id, args.batch, args.passes)
         finally:
             database.cleanup()

@@ -94,10 +94,21 @@ def insert_rows(table: Any, columns: tuple[str, ...], tail: str) -> str:
 @lru_cache(maxsize=16)
 def update_rows(table: Any, key: str, columns: tuple[str, ...]) -> str:
     """`UPDATE table SET column = batch.column, ... FROM (the rows) WHERE table.key = batch.key`: new values for many
-    rows in one statement, for `execute` with `rows_params(table_columns(table, (key, *columns)), rows)`."""
+    rows in one statement, for `execute` with `update_params(table, key, columns, rows)`."""
     assignments = ", ".join(f"{name} = batch.{name}" for name in columns)
     source = rows_from(table_columns(table, (key, *columns)))
-    return f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.{key} = batch.{key}"
+    key_type = _sql_type(table.c[key])
+    # The keys again as an array: PostgreSQL takes any function's rows for 100, so with the document alone it joins
+    # by reading the whole table (a hash join) until the table is large enough for 100 index lookups to cost less.
+    return (
+        f"UPDATE {table.name} SET {assignments} FROM {source} WHERE {table.name}.{key} = batch.{key} "
+        f"AND {table.name}.{key} = ANY(CAST(%(keys)b AS {key_type}[]))"
+    )
+
+
+def update_params(table: Any, key: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters of `update_rows(table, key, columns)` for `rows` (mappings with the key and every column)."""
+    return {**rows_params(table_columns(table, (key, *columns)), rows), "keys": [row[key] for row in rows]}
 
 
 @lru_cache(maxsize=32)

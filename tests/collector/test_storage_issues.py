@@ -153,7 +153,7 @@ def test_a_writer_locks_its_issues_while_another_holds_their_foreign_key_locks(d
     def events_of_the_issue(days_later: int) -> dict:
         # Days apart: writers of one issue in the same hour already take turns on its hourly count's row.
         item = prepared_event(project.id, AT + dt.timedelta(days=days_later), fingerprint=fingerprint)
-        return storage_postgres._event_params(unique_events([item]), archived=False)
+        return {**storage_postgres._event_params(unique_events([item]), archived=False), **lock}
 
     engine = db_session.get_bind()
     first, second = (engine.raw_connection() for _ in range(2))
