@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backlog", type=int, default=0, help="with --serve: older issues the project has first (default 0)"
     )
+    parser.add_argument(
+        "--alert-threshold", help="with --serve: the project's EVENTS/MINUTES alert threshold (default: none)"
+    )
+    parser.add_argument(
+        "--max-events-per-minute", help="with --serve: the project's events per minute before an alert (default: none)"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent senders/connections (default 32)")
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop requests/s (default 0: closed loop, max)")
@@ -278,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
                 project_id, dsn = database.create_project(f"bench-{dt.datetime.now():%H%M%S}")
                 if args.backlog:
                     database.seed_backlog(project_id, args.backlog)
+                for option in ("alert_threshold", "max_events_per_minute"):
+                    if getattr(args, option):
+                        flag = "--" + option.replace("_", "-")
+                        database.errlog("project", "set", str(project_id), flag, getattr(args, option))
                 server = start_collector(database, args.workers, batch_size=args.batch_size)
                 stack.callback(server.stop)
                 target = Target.from_dsn(dsn, server.url)

@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.storage import StoreOutcome
 from db.enums import IssueStatus
-from db.event_rates import events_since, minute_of, rate_event_id
-from db.models import Event, Issue, Project
+from db.event_rates import events_since, issue_window_events, minute_of, rate_event_id
+from db.models import Project
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ class AlertDecider:
         self._thresholds: dict[int, tuple[int, int]] = {}
         self._rate_limits: dict[int, int] = {}
         self._thresholds_loaded = 0.0
-        # (project, minute) rate alerts made by this process: a batch spanning a minute's start must not make two.
-        self._rate_alerted: set[tuple[int, dt.datetime]] = set()
+        # (project, minute) this process has seen above the project's limit: alerted (once) or past alerting, and
+        # not counted again. A batch spanning a minute's start must not make two alerts either.
+        self._over_limit: set[tuple[int, dt.datetime]] = set()
 
     def __call__(self, outcomes: list[StoreOutcome]) -> None:
         for alert in self.decide(outcomes):
@@ -114,20 +115,27 @@ class AlertDecider:
 
     def _rate_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
         """One alert when a project's events this minute go above its limit, about the error with the most events
-        in the batch. A count of the minute's events of the projects in the batch that have a limit: one short
-        range read of the received_at index."""
-        added = Counter(o.project_id for o in stored if o.project_id in self._rate_limits)
+        in the batch. The minute's events of the batch's projects that have a limit are counted up to one past
+        what could still cross it, and not at all once this process has seen the minute go over."""
+        minute = minute_of(dt.datetime.now(dt.UTC))
+        self._over_limit = {(p, m) for p, m in self._over_limit if m >= minute}
+        added = Counter(
+            o.project_id
+            for o in stored
+            if o.project_id in self._rate_limits and (o.project_id, minute) not in self._over_limit
+        )
         if not added:
             return []
-        minute = minute_of(dt.datetime.now(dt.UTC))
-        self._rate_alerted = {(p, m) for p, m in self._rate_alerted if m >= minute}
+        caps = {project_id: self._rate_limits[project_id] + n + 1 for project_id, n in added.items()}
         with self._sessions() as session:
-            in_minute = events_since(session, added, minute)
+            in_minute = events_since(session, caps, minute)
         alerts = []
         for project_id, count_added in added.items():
             limit, count = self._rate_limits[project_id], in_minute.get(project_id, 0)
-            if count > limit >= count - count_added and (project_id, minute) not in self._rate_alerted:
-                self._rate_alerted.add((project_id, minute))
+            if count <= limit:
+                continue
+            self._over_limit.add((project_id, minute))
+            if limit >= count - count_added:  # this batch took it over
                 busiest = Counter(o.issue_id for o in stored if o.project_id == project_id).most_common(1)[0][0]
                 alerts.append(AlertDue(busiest, "threshold", rate_event_id(project_id, minute)))
         return alerts
@@ -140,22 +148,17 @@ class AlertDecider:
         last_event = {o.issue_id: o.event_id for o in stored}
         project_of = {o.issue_id: o.project_id for o in stored}
         now = dt.datetime.now(dt.UTC)
-        alerts = []
+        windows = {}
+        for issue_id, count_added in added.items():
+            limit, minutes = thresholds[project_of[issue_id]]
+            # Counted up to limit + added: from there on the count was at the limit before this batch.
+            windows[issue_id] = (now - dt.timedelta(minutes=minutes), limit + count_added)
         with self._sessions() as session:
-            for issue_id, count_added in added.items():
-                limit, minutes = thresholds[project_of[issue_id]]
-                status = session.scalar(select(Issue.status).where(Issue.id == issue_id))
-                if status == IssueStatus.IGNORED:
-                    continue
-                in_window = (
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Event)
-                        .where(Event.issue_id == issue_id, Event.received_at >= now - dt.timedelta(minutes=minutes))
-                    )
-                    or 0
-                )
-                # Alert once, when this batch carried the count over the limit.
-                if in_window >= limit > in_window - count_added:
-                    alerts.append(AlertDue(issue_id, "threshold", last_event[issue_id]))
+            found = issue_window_events(session, windows)
+        alerts = []
+        for issue_id, (status, in_window) in found.items():
+            limit = thresholds[project_of[issue_id]][0]
+            # Alert once, when this batch carried the count over the limit; an ignored issue stays quiet.
+            if status != IssueStatus.IGNORED and in_window >= limit > in_window - added[issue_id]:
+                alerts.append(AlertDue(issue_id, "threshold", last_event[issue_id]))
         return alerts

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
-from collector.alerts import AlertDue
+from collector.alerts import AlertDecider, AlertDue
+from collector.storage import StoreOutcome
 from db.models import Issue, Project
+from db.session import make_session_factory
 from tests.collector.envelopes import auth_header, key_of, make_envelope, make_event
+from tests.db.factories import make_event as store_event
+from tests.db.factories import make_issue, make_project
 
 
 def send(collector, project_id, key, event):
@@ -98,3 +102,37 @@ def test_a_project_above_its_events_per_minute_alerts_once_in_that_minute(collec
     assert alert.event_id == f"rate-{project_id}-{start:%Y%m%d%H%M}"
     with collector.session() as session:
         assert alert.issue_id == session.query(Issue.id).scalar()
+
+
+def test_a_minute_over_the_limit_is_not_counted_again_by_the_process_that_saw_it(db_session):
+    """A flood's minute is counted until it goes over the limit, then no more: each later batch of that minute
+    would otherwise count every event of it again."""
+    project = make_project(db_session, max_events_per_minute=2)
+    issue = make_issue(db_session, project)
+    if dt.datetime.now(dt.UTC).second >= 50:  # the checks below must fall in one calendar minute
+        time.sleep(61 - dt.datetime.now(dt.UTC).second)
+    stored = [store_event(db_session, issue) for _ in range(3)]
+    db_session.commit()
+    decider = AlertDecider(make_session_factory(db_session.get_bind()), enqueue=lambda alert: None)
+
+    def outcome(stored_event) -> StoreOutcome:
+        return StoreOutcome(project.id, stored_event.event_id, issue.id, stored=True)
+
+    alerts = decider.decide([outcome(e) for e in stored])
+    assert [alert.trigger for alert in alerts] == ["threshold"]
+    assert alerts[0].event_id.startswith(f"rate-{project.id}-")
+
+    statements: list[str] = []
+    engine = db_session.get_bind()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    later = store_event(db_session, issue)
+    db_session.commit()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert decider.decide([outcome(later)]) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements == []

@@ -1,0 +1,64 @@
+"""The counts the collector's alert decisions read after each batch: recent events per project and per issue, counted
+up to a cap, so that a flood costs each batch no more than the decision needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event
+
+from db.enums import IssueStatus
+from db.event_rates import events_since, issue_window_events
+from tests.db.factories import make_event, make_issue, make_project
+
+NOW = dt.datetime(2026, 11, 30, 3, 0, 30, tzinfo=dt.UTC)
+
+
+def test_events_since_counts_each_project_up_to_its_cap(db_session):
+    busy, quiet, silent = (make_project(db_session) for _ in range(3))
+    busy_issue, quiet_issue = make_issue(db_session, busy), make_issue(db_session, quiet)
+    for seconds in range(10):
+        make_event(db_session, busy_issue, received_at=NOW + dt.timedelta(seconds=seconds))
+    make_event(db_session, busy_issue, received_at=NOW - dt.timedelta(minutes=5))  # before `since`
+    for _ in range(2):
+        make_event(db_session, quiet_issue, received_at=NOW)
+    db_session.commit()
+
+    assert events_since(db_session, {busy.id: 4, quiet.id: 4, silent.id: 4}, NOW) == {
+        busy.id: 4,
+        quiet.id: 2,
+        silent.id: 0,
+    }
+    assert events_since(db_session, {busy.id: 100}, NOW) == {busy.id: 10}
+    assert events_since(db_session, {}, NOW) == {}
+
+
+def test_issue_window_events_gives_each_issue_its_status_and_capped_count_in_one_statement(db_session):
+    project = make_project(db_session)
+    loud = make_issue(db_session, project)
+    ignored = make_issue(db_session, project, status=IssueStatus.IGNORED)
+    for minutes in range(6):
+        make_event(db_session, loud, received_at=NOW - dt.timedelta(minutes=minutes))
+        make_event(db_session, ignored, received_at=NOW - dt.timedelta(minutes=minutes))
+    db_session.commit()
+    statements: list[str] = []
+    engine = db_session.get_bind()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = issue_window_events(
+            db_session,
+            {
+                loud.id: (NOW - dt.timedelta(minutes=2, seconds=30), 100),  # three events in its window
+                ignored.id: (NOW - dt.timedelta(hours=1), 4),  # six, counted up to four
+            },
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert found == {loud.id: (IssueStatus.UNRESOLVED, 3), ignored.id: (IssueStatus.IGNORED, 4)}
+    assert len(statements) == 1
+    assert issue_window_events(db_session, {}) == {}
