@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collector.storage import StoreOutcome
 from db.enums import IssueStatus
-from db.event_rates import events_since, issue_window_events, minute_of, rate_event_id
+from db.event_rates import events_in_minute, issue_window_events, minute_of, rate_event_id
 from db.models import Project
 
 log = logging.getLogger(__name__)
@@ -115,20 +115,16 @@ class AlertDecider:
 
     def _rate_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
         """One alert when a project's events this minute go above its limit, about the error with the most events
-        in the batch. The minute's events of the batch's projects that have a limit are counted up to one past
-        what could still cross it, and not at all once this process has seen the minute go over."""
+        in the batch. The minute's count is its roll-up row (the writer has just added this batch to it), not read
+        again once this process has seen the minute go over."""
         minute = minute_of(dt.datetime.now(dt.UTC))
         self._over_limit = {(p, m) for p, m in self._over_limit if m >= minute}
-        added = Counter(
-            o.project_id
-            for o in stored
-            if o.project_id in self._rate_limits and (o.project_id, minute) not in self._over_limit
-        )
+        watched = {p for p in self._rate_limits if (p, minute) not in self._over_limit}
+        added = Counter(o.project_id for o in stored if o.project_id in watched)
         if not added:
             return []
-        caps = {project_id: self._rate_limits[project_id] + n + 1 for project_id, n in added.items()}
         with self._sessions() as session:
-            in_minute = events_since(session, caps, minute)
+            in_minute = events_in_minute(session, added, minute)
         alerts = []
         for project_id, count_added in added.items():
             limit, count = self._rate_limits[project_id], in_minute.get(project_id, 0)

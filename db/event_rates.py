@@ -1,26 +1,25 @@
-"""Events per minute, for the project rate limit (checked on ingest and hourly) and the correlation of errors.
+"""Events per minute, for the project rate limit (checked on ingest and hourly) and the correlation of errors, and
+an issue's events in a recent window, for its alert threshold.
 
-The roll-ups count by hour; minutes are counted from the events themselves over short windows, which the index on
-events.received_at keeps to a range scan."""
+Ingest reads a project's minute from its roll-up (project_minute_counts); the rest is counted from the events
+themselves over short windows, which the indexes on events.received_at and (issue_id, received_at) keep to a range
+scan."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, ScalarSelect, String, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Executable, ScalarSelect, String, func, select, union_all
 from sqlalchemy.orm import Session
 
-from db.models import Event, Issue
+from db.models import Event, Issue, ProjectMinuteCount
+from db.rollups import minute_of
 
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
 MINUTE = dt.timedelta(minutes=1)
-
-
-def minute_of(at: dt.datetime) -> dt.datetime:
-    return at.astimezone(dt.UTC).replace(second=0, microsecond=0)
 
 
 def _minute_label(session: Session) -> ColumnElement[str]:
@@ -35,14 +34,18 @@ def _parse(label: str) -> dt.datetime:
     return dt.datetime.strptime(label, MINUTE_FORMAT).replace(tzinfo=dt.UTC)
 
 
-def events_since(session: Session, caps: Mapping[int, int], since: dt.datetime) -> dict[int, int]:
-    """Events each project (a key of `caps`) received since `since`, counted up to its cap: past the cap the
-    decisions are the same, and a flood's minute holds more events than a batch can afford to count each time."""
-    parts = [
-        select(literal(project_id), _count_up_to(cap, Event.project_id == project_id, Event.received_at >= since))
-        for project_id, cap in sorted(caps.items())
-    ]
-    return dict(_rows(session, parts))
+def events_in_minute(session: Session, project_ids: Iterable[int], minute: dt.datetime) -> dict[int, int]:
+    """Events each project received in the UTC minute starting at `minute`, as the writer counted them (projects
+    without any are left out): one row each, however many events the minute holds."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ProjectMinuteCount.project_id, ProjectMinuteCount.events).where(
+            ProjectMinuteCount.minute == minute, ProjectMinuteCount.project_id.in_(ids)
+        )
+    ).all()
+    return {project_id: events for project_id, events in rows}
 
 
 def issue_window_events(session: Session, windows: Mapping[int, tuple[dt.datetime, int]]) -> dict[int, tuple[str, int]]:

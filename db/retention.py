@@ -2,7 +2,8 @@
 
 Events older than the retention period go; their errors keep every count (times seen, users, first and last seen)
 and the daily roll-ups stay, so long-range stats outlive the raw events. Hourly roll-ups go after
-HOURLY_ROLLUP_DAYS (longer than the 30-day window of the stats, which is read from the daily ones), and finished
+HOURLY_ROLLUP_DAYS (longer than the 30-day window of the stats, which is read from the daily ones), the per-minute
+counts of projects after MINUTE_ROLLUP_DAYS (ingest reads only the current minute's), and finished
 notifications (sent, dead, suppressed) with their attempts after the retention period. Each batch is committed
 before the next, so no transaction holds locks for long while the collector keeps writing."""
 
@@ -16,10 +17,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from db.enums import NotificationStatus
-from db.models import Event, IssueHourlyCount, Notification, NotificationAttempt, ProjectHourlyCount
+from db.models import Event, IssueHourlyCount, Notification, NotificationAttempt, ProjectHourlyCount, ProjectMinuteCount
 
 BATCH_SIZE = 5_000
 HOURLY_ROLLUP_DAYS = 35
+MINUTE_ROLLUP_DAYS = 2
 FINISHED = (NotificationStatus.SENT, NotificationStatus.DEAD, NotificationStatus.SUPPRESSED)
 
 
@@ -29,6 +31,7 @@ class PruneReport:
 
     events: int
     hourly_rollups: int
+    minute_rollups: int
     notifications: int
     events_before: dt.datetime
     rollups_before: dt.datetime
@@ -41,12 +44,17 @@ def prune(
     """Delete everything past its retention, committing after each batch (a dry run only counts)."""
     events_before = now - dt.timedelta(days=retention_days)
     rollups_before = now - dt.timedelta(days=HOURLY_ROLLUP_DAYS)
+    minutes_before = now - dt.timedelta(days=MINUTE_ROLLUP_DAYS)
     if dry_run:
         return PruneReport(
             events=_count(session, select(func.count()).select_from(Event).where(Event.received_at < events_before)),
             hourly_rollups=sum(
                 _count(session, select(func.count()).select_from(table).where(table.hour < rollups_before))
                 for table in (IssueHourlyCount, ProjectHourlyCount)
+            ),
+            minute_rollups=_count(
+                session,
+                select(func.count()).select_from(ProjectMinuteCount).where(ProjectMinuteCount.minute < minutes_before),
             ),
             notifications=_count(
                 session, select(func.count()).select_from(Notification).where(*_old_notification(events_before))
@@ -58,6 +66,7 @@ def prune(
     return PruneReport(
         events=prune_events(session, events_before, batch_size),
         hourly_rollups=prune_hourly_rollups(session, rollups_before),
+        minute_rollups=prune_minute_rollups(session, minutes_before),
         notifications=prune_notifications(session, events_before, batch_size),
         events_before=events_before,
         rollups_before=rollups_before,
@@ -100,6 +109,18 @@ def prune_hourly_rollups(session: Session, before: dt.datetime) -> int:
             session.commit()
             deleted += int(result.rowcount or 0)
     return deleted
+
+
+def prune_minute_rollups(session: Session, before: dt.datetime) -> int:
+    """Delete the projects' per-minute counts older than `before`: 1,440 rows a day per project with events, in one
+    transaction."""
+    result: Any = session.execute(
+        delete(ProjectMinuteCount)
+        .where(ProjectMinuteCount.minute < before)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount or 0)
 
 
 def _old_notification(before: dt.datetime) -> tuple[Any, Any]:

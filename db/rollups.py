@@ -1,5 +1,5 @@
-"""Counting newly stored events into the roll-ups (db.models.rollups): per issue, per project and severity, and per
-severity.
+"""Counting newly stored events into the roll-ups (db.models.rollups): per issue, per project and severity, per project
+and minute, and per severity.
 
 Counts go in by upsert in the caller's transaction, one statement per table with its rows in key order, so that
 collectors writing at the same time lock the rows they share in one order and never deadlock."""
@@ -17,7 +17,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.bulk import execute, insert_rows, rows_params, table_columns
-from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
+from db.models import (
+    IssueDailyCount,
+    IssueHourlyCount,
+    ProjectDailyCount,
+    ProjectHourlyCount,
+    ProjectMinuteCount,
+    SeverityHourlyCount,
+)
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -31,6 +38,10 @@ class Counted:
     project_id: int
     severity: str
     received_at: dt.datetime
+
+
+def minute_of(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(second=0, microsecond=0)
 
 
 def hour_of(at: dt.datetime) -> dt.datetime:
@@ -76,17 +87,23 @@ def all_counts(events: Iterable[Counted]) -> list[tuple[Any, tuple[str, ...], Co
 def shared_counts(events: Iterable[Counted]) -> list[tuple[Any, tuple[str, ...], Counter[Any]]]:
     """The additions to the counts every writer shares, as (table, key columns, counts by key), in the order to
     write them. A few rows an hour that each batch locks: a writer adds to them last, just before its commit."""
-    by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
+    by_project_minute: Counter[tuple[dt.datetime, int, str]] = Counter()
     for event in events:
-        by_project_hour[(hour_of(event.received_at), event.project_id, str(event.severity))] += 1
-    if not by_project_hour:
+        by_project_minute[(minute_of(event.received_at), event.project_id, str(event.severity))] += 1
+    if not by_project_minute:
         return []
+    by_minute: Counter[tuple[dt.datetime, int]] = Counter()
+    by_project_hour: Counter[tuple[dt.datetime, int, str]] = Counter()
+    for (minute, project_id, severity), n in by_project_minute.items():
+        by_minute[(minute, project_id)] += n
+        by_project_hour[(hour_of(minute), project_id, severity)] += n
     by_project_day: Counter[tuple[dt.datetime, int, str]] = Counter()
     by_severity_hour: Counter[tuple[dt.datetime, str]] = Counter()
     for (hour, project_id, severity), n in by_project_hour.items():
         by_project_day[(day_of(hour), project_id, severity)] += n
         by_severity_hour[(hour, severity)] += n
     return [
+        (ProjectMinuteCount.__table__, ("minute", "project_id"), by_minute),
         (ProjectHourlyCount.__table__, ("hour", "project_id", "severity"), by_project_hour),
         (ProjectDailyCount.__table__, ("day", "project_id", "severity"), by_project_day),
         # Last: its few rows are the ones every writer shares, so they are locked for the shortest time.

@@ -26,6 +26,7 @@ from db.models.rollups import (
     IssueHourlyCount,
     ProjectDailyCount,
     ProjectHourlyCount,
+    ProjectMinuteCount,
     SeverityHourlyCount,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "ProjectDailyCount",
     "ProjectHourlyCount",
     "ProjectKey",
+    "ProjectMinuteCount",
     "RotationParticipant",
     "SeverityHourlyCount",
     "Team",

@@ -13,7 +13,7 @@ from db.types import UTCDateTime
 
 # Every table here is written in the same transaction as the events it counts (collector/storage.py). Retention
 # (db/retention.py) deletes old events but keeps the daily rows, so the counts outlive the raw events; hourly rows
-# go after 35 days, past the longest window the stats read them for.
+# go after 35 days, past the longest window the stats read them for, and minute rows after two days.
 
 
 class IssueHourlyCount(Base):
@@ -61,6 +61,17 @@ class ProjectDailyCount(Base):
     day: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     severity: Mapped[Severity] = mapped_column(enum_column(Severity, "severity"), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProjectMinuteCount(Base):
+    """Events of one project received in one UTC minute: a project's events-per-minute limit is checked after every
+    batch by reading one row instead of counting the minute's events (collector/alerts.py). Kept two days."""
+
+    __tablename__ = "project_minute_counts"
+
+    minute: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -61,8 +61,10 @@ def current() -> None:
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 def prune(dry_run: bool) -> None:
     """Delete events older than ERRLOG_RETENTION_DAYS (errors keep their counts), hourly roll-ups older than 35
-    days and finished notifications older than the retention period, in small batches. The worker does this
+    days, per-minute counts older than 2 days and finished notifications older than the retention period, in small
+    batches. The worker does this
     every night; run it by hand after lowering the retention, or to see what it would delete."""
+    from db.retention import MINUTE_ROLLUP_DAYS
     from db.retention import prune as prune_database
     from db.types import utcnow
     from errlog.cli.common import database_session
@@ -74,4 +76,5 @@ def prune(dry_run: bool) -> None:
     events_before, rollups_before = (f"{t:%Y-%m-%d %H:%M} UTC" for t in (report.events_before, report.rollups_before))
     click.echo(f"{verb} {report.events} event(s) received before {events_before}")
     click.echo(f"{verb} {report.hourly_rollups} hourly roll-up row(s) before {rollups_before}")
+    click.echo(f"{verb} {report.minute_rollups} per-minute count row(s) older than {MINUTE_ROLLUP_DAYS} days")
     click.echo(f"{verb} {report.notifications} finished notification(s) created before {events_before}")

@@ -17,6 +17,7 @@ from db.models import (
     Notification,
     NotificationAttempt,
     ProjectHourlyCount,
+    ProjectMinuteCount,
 )
 from db.retention import prune
 from tests.db.factories import make_event, make_issue, make_project
@@ -81,6 +82,9 @@ def test_old_events_go_in_batches_and_the_error_keeps_its_counts(
     assert hours and all(hour >= NOW - 35 * DAY for hour in hours)
     assert all(h >= NOW - 35 * DAY for h in db_session.scalars(select(ProjectHourlyCount.hour)))
     assert report.hourly_rollups == 2 * 8  # 8 old hours, in both hourly tables
+    # Per-minute counts go after two days: the event of yesterday keeps its minute.
+    assert list(db_session.scalars(select(ProjectMinuteCount.minute))) == [NOW - DAY]
+    assert report.minute_rollups == 8
 
 
 def test_finished_notifications_past_retention_go_with_their_attempts(db_session: Session) -> None:
@@ -107,4 +111,6 @@ def test_a_dry_run_counts_and_deletes_nothing(db_session: Session) -> None:
 
     report = prune(db_session, NOW, retention_days=90, dry_run=True)
     assert (report.events, report.hourly_rollups, report.notifications, report.dry_run) == (3, 6, 1, True)
+    assert report.minute_rollups == 3
     assert count(db_session, Event) == 4 and count(db_session, Notification) == 1
+    assert count(db_session, ProjectMinuteCount) == 4

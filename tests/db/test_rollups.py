@@ -8,7 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.enums import Severity
-from db.models import IssueDailyCount, IssueHourlyCount, ProjectDailyCount, ProjectHourlyCount, SeverityHourlyCount
+from db.models import (
+    IssueDailyCount,
+    IssueHourlyCount,
+    ProjectDailyCount,
+    ProjectHourlyCount,
+    ProjectMinuteCount,
+    SeverityHourlyCount,
+)
 from db.rollups import Counted, count_events
 from tests.db.factories import make_issue, make_project
 
@@ -54,6 +61,16 @@ def test_counts_add_up_per_hour_and_day(db_session):
         (hour, Severity.LOW, 1),
         (next_day, Severity.HIGH, 1),
     }
+    # Per minute and project, whatever the severity: each event in a minute of its own, the midnight one too.
+    minute = dt.datetime(2026, 11, 28, 23, 59, tzinfo=dt.UTC)
+    assert _rows(db_session, ProjectMinuteCount) == {
+        (minute - dt.timedelta(minutes=30), project.id, 1),
+        (dt.datetime(2026, 11, 28, 23, 30, tzinfo=dt.UTC), project.id, 1),
+        (minute, project.id, 1),
+        (next_day, project.id, 1),
+    }
+    count_events(db_session, [Counted(b.id, project.id, "medium", late - dt.timedelta(seconds=30))])
+    assert (minute, project.id, 2) in _rows(db_session, ProjectMinuteCount)  # a's and b's, two severities
 
 
 def test_nothing_to_count_writes_nothing(db_session):
