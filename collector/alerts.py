@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,6 +66,8 @@ class AlertDecider:
         # (project, minute) this process has seen above the project's limit: alerted (once) or past alerting, and
         # not counted again. A batch spanning a minute's start must not make two alerts either.
         self._over_limit: set[tuple[int, dt.datetime]] = set()
+        # Issues this process has seen at or over their threshold, and until when they are not counted again.
+        self._at_threshold: dict[int, dt.datetime] = {}
 
     def __call__(self, outcomes: list[StoreOutcome]) -> None:
         for alert in self.decide(outcomes):
@@ -137,24 +139,34 @@ class AlertDecider:
         return alerts
 
     def _threshold_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
+        """An alert when a batch carries an issue's events in its window over its project's threshold. An issue this
+        process has seen at or over it is not counted again until that window has passed: it cannot cross again
+        before dropping under, and each count of a busy issue reads as many rows as the threshold."""
         thresholds = self._thresholds
-        added = Counter(o.issue_id for o in stored if o.project_id in thresholds)
+        now = dt.datetime.now(dt.UTC)
+        if self._at_threshold and min(self._at_threshold.values()) <= now:
+            self._at_threshold = {i: until for i, until in self._at_threshold.items() if until > now}
+        added = Counter(
+            o.issue_id for o in stored if o.project_id in thresholds and o.issue_id not in self._at_threshold
+        )
         if not added:
             return []
         last_event = {o.issue_id: o.event_id for o in stored}
-        project_of = {o.issue_id: o.project_id for o in stored}
-        now = dt.datetime.now(dt.UTC)
-        windows = {}
-        for issue_id, count_added in added.items():
-            limit, minutes = thresholds[project_of[issue_id]]
-            # Counted up to limit + added: from there on the count was at the limit before this batch.
-            windows[issue_id] = (now - dt.timedelta(minutes=minutes), limit + count_added)
-        with self._sessions() as session:
-            found = issue_window_events(session, windows)
+        by_project: dict[int, set[int]] = defaultdict(set)
+        for o in stored:
+            if o.issue_id in added:
+                by_project[o.project_id].add(o.issue_id)
         alerts = []
-        for issue_id, (status, in_window) in found.items():
-            limit = thresholds[project_of[issue_id]][0]
-            # Alert once, when this batch carried the count over the limit; an ignored issue stays quiet.
-            if status != IssueStatus.IGNORED and in_window >= limit > in_window - added[issue_id]:
-                alerts.append(AlertDue(issue_id, "threshold", last_event[issue_id]))
+        with self._sessions() as session:
+            for project_id, issue_ids in by_project.items():
+                limit, minutes = thresholds[project_id]
+                # Counted up to limit + added: from there on the count was at the limit before this batch.
+                cap = limit + max(added[issue_id] for issue_id in issue_ids)
+                found = issue_window_events(session, issue_ids, now - dt.timedelta(minutes=minutes), cap)
+                for issue_id, (status, in_window) in found.items():
+                    if status == IssueStatus.IGNORED or in_window < limit:
+                        continue  # an ignored issue stays quiet, whatever its count
+                    self._at_threshold[issue_id] = now + dt.timedelta(minutes=minutes)
+                    if limit > in_window - added[issue_id]:  # this batch carried it over: alert once
+                        alerts.append(AlertDue(issue_id, "threshold", last_event[issue_id]))
         return alerts

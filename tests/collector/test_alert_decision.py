@@ -136,3 +136,36 @@ def test_a_minute_over_the_limit_is_not_counted_again_by_the_process_that_saw_it
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert statements == []
+
+
+def test_an_issue_at_its_threshold_is_not_counted_again_within_its_window(db_session):
+    """Counting a busy issue reads as many rows as its threshold; once seen at or over it, the issue cannot cross
+    again before its window has passed, so later batches in that window do not count it."""
+    project = make_project(db_session, alert_threshold_events=3, alert_threshold_minutes=5)
+    issue, other = make_issue(db_session, project), make_issue(db_session, project)
+    stored = [store_event(db_session, issue) for _ in range(3)]
+    db_session.commit()
+    decider = AlertDecider(make_session_factory(db_session.get_bind()), enqueue=lambda alert: None)
+
+    def outcome(issue_id: int, stored_event) -> StoreOutcome:
+        return StoreOutcome(project.id, stored_event.event_id, issue_id, stored=True)
+
+    alerts = decider.decide([outcome(issue.id, e) for e in stored])
+    assert [(alert.trigger, alert.issue_id) for alert in alerts] == [("threshold", issue.id)]
+
+    statements: list[str] = []
+    engine = db_session.get_bind()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    later, elsewhere = store_event(db_session, issue), store_event(db_session, other)
+    db_session.commit()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert decider.decide([outcome(issue.id, later)]) == []
+        assert statements == []  # the issue at its threshold: nothing counted
+        assert decider.decide([outcome(other.id, elsewhere)]) == []  # one event of three: counted, under
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1

@@ -49,16 +49,13 @@ def test_issue_window_events_gives_each_issue_its_status_and_capped_count_in_one
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        found = issue_window_events(
-            db_session,
-            {
-                loud.id: (NOW - dt.timedelta(minutes=2, seconds=30), 100),  # three events in its window
-                ignored.id: (NOW - dt.timedelta(hours=1), 4),  # six, counted up to four
-            },
-        )
+        recent = issue_window_events(db_session, [loud.id, ignored.id], NOW - dt.timedelta(minutes=2, seconds=30), 100)
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-    assert found == {loud.id: (IssueStatus.UNRESOLVED, 3), ignored.id: (IssueStatus.IGNORED, 4)}
+    assert recent == {loud.id: (IssueStatus.UNRESOLVED, 3), ignored.id: (IssueStatus.IGNORED, 3)}
     assert len(statements) == 1
-    assert issue_window_events(db_session, {}) == {}
+
+    # Six in the last hour, counted up to four.
+    hour = issue_window_events(db_session, [loud.id, ignored.id], NOW - dt.timedelta(hours=1), 4)
+    assert hour == {loud.id: (IssueStatus.UNRESOLVED, 4), ignored.id: (IssueStatus.IGNORED, 4)}
+    assert issue_window_events(db_session, [], NOW, 4) == {}
