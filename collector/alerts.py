@@ -23,6 +23,7 @@ from db.models import Project
 log = logging.getLogger(__name__)
 
 THRESHOLD_CACHE_SECONDS = 30.0
+LAST_COUNTS_KEPT = 100_000  # issues' last window counts remembered; past that they are forgotten (and counted anew)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class AlertDecider:
         self._over_limit: set[tuple[int, dt.datetime]] = set()
         # Issues this process has seen at or over their threshold, and until when they are not counted again.
         self._at_threshold: dict[int, dt.datetime] = {}
+        # (issue, window minutes) -> (its events in the window when last counted here, its times_seen then).
+        self._last_count: dict[tuple[int, int], tuple[int, int]] = {}
 
     def __call__(self, outcomes: list[StoreOutcome]) -> None:
         for alert in self.decide(outcomes):
@@ -139,23 +142,31 @@ class AlertDecider:
         return alerts
 
     def _threshold_alerts(self, stored: list[StoreOutcome]) -> list[AlertDue]:
-        """An alert when a batch carries an issue's events in its window over its project's threshold. An issue this
-        process has seen at or over it is not counted again until that window has passed: it cannot cross again
-        before dropping under, and each count of a busy issue reads as many rows as the threshold."""
+        """An alert when a batch carries an issue's events in its window over its project's threshold. Counting a
+        busy issue reads up to as many rows as the threshold, so an issue is counted only when it may have reached
+        it: its last count here plus every event it got since (its times_seen then and now) bounds the count from
+        above. One seen at or over the threshold is not counted again until its window has passed: it cannot cross
+        again before dropping under."""
         thresholds = self._thresholds
         now = dt.datetime.now(dt.UTC)
         if self._at_threshold and min(self._at_threshold.values()) <= now:
             self._at_threshold = {i: until for i, until in self._at_threshold.items() if until > now}
-        added = Counter(
-            o.issue_id for o in stored if o.project_id in thresholds and o.issue_id not in self._at_threshold
-        )
-        if not added:
-            return []
-        last_event = {o.issue_id: o.event_id for o in stored}
-        by_project: dict[int, set[int]] = defaultdict(set)
+        added: Counter[int] = Counter()
+        seen: dict[int, StoreOutcome] = {}  # each issue's last outcome: its newest event and times_seen
         for o in stored:
-            if o.issue_id in added:
-                by_project[o.project_id].add(o.issue_id)
+            if o.project_id in thresholds and o.issue_id not in self._at_threshold:
+                added[o.issue_id] += 1
+                seen[o.issue_id] = o
+        by_project: dict[int, set[int]] = defaultdict(set)
+        for issue_id, o in seen.items():
+            limit, minutes = thresholds[o.project_id]
+            last = self._last_count.get((issue_id, minutes))
+            if last is None or last[0] + o.times_seen - last[1] >= limit:
+                by_project[o.project_id].add(issue_id)
+        if not by_project:
+            return []
+        if len(self._last_count) > LAST_COUNTS_KEPT:
+            self._last_count.clear()
         alerts = []
         with self._sessions() as session:
             for project_id, issue_ids in by_project.items():
@@ -164,9 +175,12 @@ class AlertDecider:
                 cap = limit + max(added[issue_id] for issue_id in issue_ids)
                 found = issue_window_events(session, issue_ids, now - dt.timedelta(minutes=minutes), cap)
                 for issue_id, (status, in_window) in found.items():
+                    # With the batch's times_seen: events committed since are in the next batch's, and those
+                    # the count saw already only make the next bound higher than it need be.
+                    self._last_count[(issue_id, minutes)] = (in_window, seen[issue_id].times_seen)
                     if status == IssueStatus.IGNORED or in_window < limit:
                         continue  # an ignored issue stays quiet, whatever its count
                     self._at_threshold[issue_id] = now + dt.timedelta(minutes=minutes)
                     if limit > in_window - added[issue_id]:  # this batch carried it over: alert once
-                        alerts.append(AlertDue(issue_id, "threshold", last_event[issue_id]))
+                        alerts.append(AlertDue(issue_id, "threshold", seen[issue_id].event_id))
         return alerts

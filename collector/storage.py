@@ -29,6 +29,7 @@ class StoreOutcome:
     issue_id: int
     stored: bool  # False: this event_id was already stored (an SDK retry), nothing counted
     transitions: set[Transition] = field(default_factory=set)
+    times_seen: int = 0  # the issue's events once the batch was committed: what the alert checks bound counts by
 
 
 @dataclass(slots=True)
@@ -163,8 +164,10 @@ def batch_outcomes(
     inserted: set[tuple[int, str]],
     issue_ids: dict[tuple[int, str], int],
     transitions: dict[int, set[Transition]],
+    issues: list[LockedIssue],
 ) -> list[StoreOutcome]:
     """One outcome per item, in order; an issue's transitions go with the first of its stored events."""
+    times_seen = {issue.id: issue.times_seen for issue in issues}
     outcomes = []
     for item in items:
         key = (item.project_id, item.event_id)
@@ -177,6 +180,7 @@ def batch_outcomes(
                 issue_id=issue_id,
                 stored=first,
                 transitions=transitions.pop(issue_id, set()) if first else set(),
+                times_seen=times_seen[issue_id],
             )
         )
     return outcomes

@@ -127,7 +127,7 @@ def _store(
         # Last, once SQL has taken everything, and only new events: retries were archived with their first copy.
         new = [item for key, item in unique.items() if key in inserted]
         archive.store(new, [issue_ids[(item.project_id, item.fingerprint)] for item in new])
-    return batch_outcomes(items, unique, inserted, issue_ids, transitions)
+    return batch_outcomes(items, unique, inserted, issue_ids, transitions, issues)
 
 
 def _insert(

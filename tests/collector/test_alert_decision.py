@@ -169,3 +169,30 @@ def test_an_issue_at_its_threshold_is_not_counted_again_within_its_window(db_ses
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 1
+
+
+def test_an_issue_far_under_its_threshold_is_counted_only_once_it_may_have_reached_it(db_session):
+    """Its last count plus the events it got since (times_seen) bounds its count: under the threshold, no need to
+    count; at it, counted, and the batch that carried it over alerts."""
+    project = make_project(db_session, alert_threshold_events=3, alert_threshold_minutes=5)
+    issue = make_issue(db_session, project)
+    decider = AlertDecider(make_session_factory(db_session.get_bind()), enqueue=lambda alert: None)
+    statements: list[str] = []
+    engine = db_session.get_bind()
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM events" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        decisions = []
+        for times_seen in (1, 2, 3):
+            stored_event = store_event(db_session, issue)
+            db_session.commit()
+            outcome = StoreOutcome(project.id, stored_event.event_id, issue.id, stored=True, times_seen=times_seen)
+            decisions.append(([alert.trigger for alert in decider.decide([outcome])], len(statements)))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # Counted (1 event), not counted (at most 1 + 1), counted (at most 1 + 2 = 3) and over.
+    assert decisions == [([], 1), ([], 1), (["threshold"], 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -299,3 +300,16 @@ def test_during_a_grouping_transition_an_event_joins_the_issue_its_previous_fing
         db_session, [prepared_event(project.id, fingerprint="c" * 64, previous_fingerprint=old)], now=now
     )
     assert again.issue_id == new.issue_id
+
+
+def test_each_outcome_carries_its_issues_times_seen_after_the_batch(db_session):
+    """What the alert checks bound an issue's recent count by (collector/alerts.py)."""
+    project = make_project(db_session)
+    store_batch(db_session, [prepared_event(project.id, AT, fingerprint="a")], now=AT)
+    db_session.commit()
+    batch = [prepared_event(project.id, AT, fingerprint=f) for f in ("a", "a", "b")]
+    retry = dataclasses.replace(batch[0])  # the same event_id sent again in the same batch
+    outcomes = store_batch(db_session, [*batch, retry], now=AT)
+    db_session.commit()
+    assert [o.times_seen for o in outcomes] == [3, 3, 1, 3]
+    assert [o.stored for o in outcomes] == [True, True, True, False]
