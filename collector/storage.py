@@ -28,8 +28,8 @@ class StoreOutcome:
     event_id: str
     issue_id: int
     stored: bool  # False: this event_id was already stored (an SDK retry), nothing counted
+    times_seen: int  # the issue's events once the batch was committed: what the alert checks bound counts by
     transitions: set[Transition] = field(default_factory=set)
-    times_seen: int = 0  # the issue's events once the batch was committed: what the alert checks bound counts by
 
 
 @dataclass(slots=True)

@@ -115,10 +115,10 @@ def test_a_minute_over_the_limit_is_not_counted_again_by_the_process_that_saw_it
     db_session.commit()
     decider = AlertDecider(make_session_factory(db_session.get_bind()), enqueue=lambda alert: None)
 
-    def outcome(stored_event) -> StoreOutcome:
-        return StoreOutcome(project.id, stored_event.event_id, issue.id, stored=True)
+    def outcome(stored_event, times_seen: int) -> StoreOutcome:
+        return StoreOutcome(project.id, stored_event.event_id, issue.id, stored=True, times_seen=times_seen)
 
-    alerts = decider.decide([outcome(e) for e in stored])
+    alerts = decider.decide([outcome(e, n) for n, e in enumerate(stored, 1)])
     assert [alert.trigger for alert in alerts] == ["threshold"]
     assert alerts[0].event_id.startswith(f"rate-{project.id}-")
 
@@ -132,7 +132,7 @@ def test_a_minute_over_the_limit_is_not_counted_again_by_the_process_that_saw_it
     db_session.commit()
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert decider.decide([outcome(later)]) == []
+        assert decider.decide([outcome(later, 4)]) == []
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert statements == []
@@ -147,10 +147,10 @@ def test_an_issue_at_its_threshold_is_not_counted_again_within_its_window(db_ses
     db_session.commit()
     decider = AlertDecider(make_session_factory(db_session.get_bind()), enqueue=lambda alert: None)
 
-    def outcome(issue_id: int, stored_event) -> StoreOutcome:
-        return StoreOutcome(project.id, stored_event.event_id, issue_id, stored=True)
+    def outcome(issue_id: int, stored_event, times_seen: int) -> StoreOutcome:
+        return StoreOutcome(project.id, stored_event.event_id, issue_id, stored=True, times_seen=times_seen)
 
-    alerts = decider.decide([outcome(issue.id, e) for e in stored])
+    alerts = decider.decide([outcome(issue.id, e, n) for n, e in enumerate(stored, 1)])
     assert [(alert.trigger, alert.issue_id) for alert in alerts] == [("threshold", issue.id)]
 
     statements: list[str] = []
@@ -163,9 +163,9 @@ def test_an_issue_at_its_threshold_is_not_counted_again_within_its_window(db_ses
     db_session.commit()
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert decider.decide([outcome(issue.id, later)]) == []
+        assert decider.decide([outcome(issue.id, later, 4)]) == []
         assert statements == []  # the issue at its threshold: nothing counted
-        assert decider.decide([outcome(other.id, elsewhere)]) == []  # one event of three: counted, under
+        assert decider.decide([outcome(other.id, elsewhere, 1)]) == []  # one event of three: counted, under
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 1
