@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="with --serve: collector processes (default 1)")
     parser.add_argument("--batch-size", type=int, help="with --serve: ERRLOG_INGEST_BATCH_SIZE for the collector")
     parser.add_argument(
+        "--batch-wait-ms", type=float, help="with --serve: ERRLOG_INGEST_BATCH_WAIT_MS for the collector"
+    )
+    parser.add_argument(
         "--backlog", type=int, default=0, help="with --serve: older issues the project has first (default 0)"
     )
     parser.add_argument(
@@ -288,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
                     if getattr(args, option):
                         flag = "--" + option.replace("_", "-")
                         database.errlog("project", "set", str(project_id), flag, getattr(args, option))
-                server = start_collector(database, args.workers, batch_size=args.batch_size)
+                server = start_collector(
+                    database, args.workers, batch_size=args.batch_size, batch_wait_ms=args.batch_wait_ms
+                )
                 stack.callback(server.stop)
                 target = Target.from_dsn(dsn, server.url)
                 pid = server.pid

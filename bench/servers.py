@@ -211,10 +211,14 @@ class Server:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def start_collector(database: Database, workers: int, *, batch_size: int | None = None) -> Server:
+def start_collector(
+    database: Database, workers: int, *, batch_size: int | None = None, batch_wait_ms: float | None = None
+) -> Server:
     env = database.env()
     if batch_size is not None:
         env["ERRLOG_INGEST_BATCH_SIZE"] = str(batch_size)
+    if batch_wait_ms is not None:
+        env["ERRLOG_INGEST_BATCH_WAIT_MS"] = str(batch_wait_ms)
     command = [sys.executable, "-m", "errlog.cli", "serve", "--host", "127.0.0.1", "--workers", str(workers)]
     server = Server([*command, "--log-level", "warning"], env, "collector")
     try:

@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
             max_batch=settings.ingest_batch_size,
             max_pending=settings.ingest_max_pending,
             on_committed=AlertDecider(sessions, enqueue_alert or enqueue_with_huey),
+            batch_wait=settings.ingest_batch_wait_ms / 1000,
         )
         writer.start()
         limiter = make_rate_limiter(settings.redis_url)

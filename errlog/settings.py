@@ -142,6 +142,14 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=250, ge=1, le=1000, description="Most events committed in one transaction (group commit)."
     )
+    ingest_batch_wait_ms: float = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="How long a batch waits, at most, for the events of requests still being read and prepared "
+        "before it is committed: fewer, larger transactions when busy; no wait when nothing is arriving. 0: commit "
+        "at once.",
+    )
     scrub_extra_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="More keys whose values are scrubbed, comma-separated (matched loosely, like the built-in "
