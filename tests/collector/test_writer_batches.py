@@ -16,6 +16,7 @@ from collector.pipeline import PreparedEvent
 from collector.writer import IngestWriter
 from db.models import Event
 from db.session import make_session_factory
+from tests.collector.conftest import LiveCollector
 from tests.collector.factories import prepared_event
 from tests.db.factories import make_project
 
@@ -110,3 +111,13 @@ def test_an_idle_loop_ends_the_wait_at_once(sessions: sessionmaker[Session]) -> 
         writer.stop()
     assert getattr(outcome, "stored", False)
     assert writer.batches_committed == 1
+
+
+@pytest.fixture
+def batch_wait_25_ms(collector_settings: dict[str, object]) -> None:
+    collector_settings["ingest_batch_wait_ms"] = 25
+
+
+def test_the_collector_waits_as_long_as_its_setting_says(batch_wait_25_ms: None, collector: LiveCollector) -> None:
+    writer: IngestWriter = collector.server.config.app.state.ingest.writer
+    assert writer.batch_wait == 0.025
