@@ -60,13 +60,21 @@ def read_corpus(path: Path) -> list[Record]:
     return records
 
 
-def stored_gzip_member(data: bytes) -> bytes:
-    """`data` as one gzip member (RFC 1952) holding a single stored deflate block (RFC 1951 §3.2.4)."""
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no flags, no mtime, unknown OS
+
+
+def stored_block(data: bytes, *, final: bool = False) -> bytes:
+    """`data` as a stored deflate block (RFC 1951 §3.2.4), for a stream that is at a byte boundary."""
     if len(data) > 0xFFFF:
         raise ValueError("a stored block holds at most 65535 bytes")
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no flags, no mtime, unknown OS
-    block = b"\x01" + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data  # final block, stored
-    return header + block + struct.pack("<II", zlib.crc32(data), len(data))
+    return (b"\x01" if final else b"\x00") + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data
+
+
+def deflate_part(data: bytes, *, final: bool) -> bytes:
+    """`data` as raw deflate blocks that refer to nothing before them and, unless `final`, end at a byte boundary
+    without ending the stream (a full flush), so that other blocks can follow."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
 
 
 _SENT_AT = re.compile(rb'("sent_at":\s*")([^"\n]*)(")')
@@ -91,9 +99,10 @@ class Body:
     """One envelope as a request body, with its event id swapped for a fresh one on every call.
 
     The id is 32 hex digits in both the envelope header and the event, so the swap keeps every length,
-    including the item header's. For gzip the parts between the ids are compressed once, up front, and
-    each id goes in a gzip member of its own: several members in a row are one valid gzip body
-    (RFC 1952 §2.2), and the load generator stays cheap enough not to be what is measured.
+    including the item header's. For gzip the parts between the ids are compressed once, up front, each on its own
+    (a full flush ends each but the last), and every send puts the new id between them as a stored block: one gzip
+    member, as SDKs send, whose checksum is all the generator computes per request, so it stays cheap enough not to
+    be what is measured.
     """
 
     def __init__(self, record: Record, encoding: str = "identity") -> None:
@@ -104,7 +113,8 @@ class Body:
         self.parts = sent_now(record.envelope).split(marker)
         if len(self.parts) < 2:
             raise CorpusError(f"event id {record.event_id} is not in its envelope (site {record.site})")
-        self.compressed = [gzip.compress(part, 6, mtime=0) if part else b"" for part in self.parts]
+        last = len(self.parts) - 1
+        self.compressed = [deflate_part(part, final=i == last) for i, part in enumerate(self.parts)]
 
     def render(self, event_id: str) -> bytes:
         marker = event_id.encode("ascii")
@@ -113,5 +123,6 @@ class Body:
         if self.encoding == "br":
             # What the Python SDK itself sends when brotli is installed (quality 4); costs the generator more.
             return bytes(brotli.compress(marker.join(self.parts), quality=4))
-        member = stored_gzip_member(marker)
-        return member.join(self.compressed)
+        plain = marker.join(self.parts)
+        trailer = struct.pack("<II", zlib.crc32(plain), len(plain) & 0xFFFFFFFF)
+        return _GZIP_HEADER + stored_block(marker).join(self.compressed) + trailer

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import zlib
 from collections.abc import AsyncIterator
 
 import brotli
 import pytest
 
-from bench.corpus import Body, CorpusError, Record, read_corpus, sent_now, stored_gzip_member
+from bench.corpus import Body, CorpusError, Record, deflate_part, read_corpus, sent_now, stored_block
 from collector.body import read_body
 from collector.envelope import event_id_of, extract_event, parse_envelope
 from tests.bench.factories import NEW_ID, OLD_ID, make_record, record_line, write_corpus
@@ -52,17 +53,25 @@ def test_compressed_bodies_decode_in_the_collector_to_the_identity_body(encoding
     assert decode(Body(record, encoding).render(NEW_ID), encoding) == expected
 
 
-def test_gzip_body_is_several_members_that_gzip_itself_reads():
+def test_gzip_body_is_one_member_as_sdks_send_it():
     body = Body(make_record(), "gzip").render(NEW_ID)
-    assert body.count(b"\x1f\x8b\x08") >= 3
-    assert gzip.decompress(body) == Body(make_record()).render(NEW_ID)
+    assert body.count(b"\x1f\x8b\x08") == 1
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    assert decompressor.decompress(body) == Body(make_record()).render(NEW_ID)
+    assert decompressor.eof and decompressor.unused_data == b""
+    # Each send carries its own id and a checksum over it: gzip refuses the body if either is off.
+    other = Body(make_record(), "gzip").render("f" * 32)
+    assert gzip.decompress(other) == Body(make_record()).render("f" * 32)
+    with pytest.raises(gzip.BadGzipFile, match="CRC check failed"):
+        gzip.decompress(body.replace(NEW_ID.encode(), b"f" * 32))
 
 
-def test_stored_gzip_member_round_trips_and_refuses_oversized_data():
-    assert gzip.decompress(stored_gzip_member(b"hello")) == b"hello"
-    assert gzip.decompress(stored_gzip_member(b"")) == b""
+def test_deflate_parts_and_stored_blocks_make_one_stream_and_oversized_blocks_are_refused():
+    stream = deflate_part(b"hello ", final=False) + stored_block(b"there") + deflate_part(b" again", final=True)
+    assert zlib.decompress(stream, -zlib.MAX_WBITS) == b"hello there again"
+    assert zlib.decompress(stored_block(b"", final=True), -zlib.MAX_WBITS) == b""
     with pytest.raises(ValueError, match="65535"):
-        stored_gzip_member(b"x" * 70_000)
+        stored_block(b"x" * 70_000)
 
 
 def test_body_refuses_an_unknown_encoding_and_an_envelope_without_its_id():
