@@ -68,3 +68,17 @@ def test_the_first_api_request_builds_the_api_and_freezes_the_heap_again(isolate
             assert allowed.status_code == 405 and set(allowed.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
         """,
     )
+
+
+def test_the_collector_collects_young_objects_only_when_garbage_piles_up(isolated_environment, database_url) -> None:
+    run_fresh(
+        database_url,
+        """
+        from collector.app import YOUNG_COLLECTION_THRESHOLD
+        before = gc.get_threshold()
+        assert before[0] < YOUNG_COLLECTION_THRESHOLD
+        with TestClient(app) as client:
+            assert client.get("/api/error-logging/ready/").status_code == 200
+            assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *before[1:])
+        """,
+    )
