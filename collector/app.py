@@ -108,7 +108,7 @@ def create_app(settings: Settings, *, enqueue_alert: Enqueue | None = None) -> S
 # first threshold, 700 by default. Parsing one 8 KiB event makes about that many, so one ran for nearly every event
 # (~110 a second per worker at full load), walking the events in flight and finding nothing: events are trees, which
 # reference counting frees. At this threshold only garbage that piles up (reference cycles) starts one: 1 to 10 in 30 s
-# of full load instead of ~3,000, and ~3.5 % of a worker's CPU saved (bench/README.md, "Fifteenth pass").
+# of full load instead of ~3,000, and about 4 % of a worker's CPU saved (bench/README.md, "Fifteenth pass").
 YOUNG_COLLECTION_THRESHOLD = 20_000
 
 
@@ -118,7 +118,7 @@ def _freeze_heap() -> None:
     ~140,000 objects, a pause of 70-90 ms that hit one request in forty (bench/README.md, "REST API"). Garbage is
     collected first, so none of it is kept for good. Run again after the API is built: the objects of requests in
     flight then are frozen too, which costs nothing (reference counting still frees them) unless they are in a
-    reference cycle, and then only those few once."""
+    reference cycle, and then only those few once. Young collections then wait for YOUNG_COLLECTION_THRESHOLD."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
