@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from sqlalchemy.engine import make_url
 
 from bench.corpus import DEFAULT_CORPUS, ENCODINGS, Body, CorpusError, read_corpus
@@ -306,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
             backends = None
             if database is not None and database.kind == "postgresql":
                 backends = f" {make_url(database.effective_url).database} "  # in each backend's process title
-            run = asyncio.run(_drive(target, bodies, args, pid, backends))
+            # On uvloop, as the collector's workers: the generator then takes ~55 µs of CPU per request under load
+            # against ~65 on asyncio's own loop, CPU left to what is measured.
+            run = uvloop.run(_drive(target, bodies, args, pid, backends))
             if database is not None and before is not None:
                 events, issues = database.counts(project_id)
                 result: RunResult = run["result"]

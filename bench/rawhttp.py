@@ -25,8 +25,7 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's is not a subclass)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -75,7 +74,8 @@ class RawClient:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(_Connection, self.host, self.port)
+        transport, protocol = await loop.create_connection(_Connection, self.host, self.port)
+        protocol.transport = transport  # uvloop calls connection_made only after this has returned
         return protocol
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:

@@ -7,10 +7,13 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 import pytest
+import uvloop
 
 from bench.rawhttp import RawClient
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# bench.ingest runs the client on uvloop, which calls connection_made only after create_connection has returned.
+LOOPS = [pytest.param(asyncio.run, id="asyncio"), pytest.param(uvloop.run, id="uvloop")]
 
 
 async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
@@ -51,7 +54,8 @@ async def with_server(handler: Handler, test: Callable[[int], Awaitable[None]]) 
         await server.wait_closed()
 
 
-def test_posts_over_one_kept_alive_connection_and_returns_status_and_body():
+@pytest.mark.parametrize("run", LOOPS)
+def test_posts_over_one_kept_alive_connection_and_returns_status_and_body(run):
     connections: list[int] = []
     seen: list[bytes] = []
 
@@ -73,7 +77,7 @@ def test_posts_over_one_kept_alive_connection_and_returns_status_and_body():
         assert await client.post("/api/1/envelope/", b"second!") == (200, b'{"id":"2"}')
         await client.aclose()
 
-    asyncio.run(with_server(handler, test))
+    run(with_server(handler, test))
     assert len(connections) == 1
     assert seen[0].startswith(b"POST /api/1/envelope/ HTTP/1.1\r\n")
     assert b"X-Sentry-Auth: Sentry sentry_key=k\r\n" in seen[0]
@@ -81,7 +85,8 @@ def test_posts_over_one_kept_alive_connection_and_returns_status_and_body():
     assert seen[1].endswith(b"second!")
 
 
-def test_reconnects_after_the_server_says_connection_close():
+@pytest.mark.parametrize("run", LOOPS)
+def test_reconnects_after_the_server_says_connection_close(run):
     connections: list[int] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -97,7 +102,7 @@ def test_reconnects_after_the_server_says_connection_close():
         assert await client.post("/", b"b") == (503, b"busy")
         await client.aclose()
 
-    asyncio.run(with_server(handler, test))
+    run(with_server(handler, test))
     assert len(connections) == 2
 
 
