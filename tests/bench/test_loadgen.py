@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+import uvloop
 
 from bench.corpus import Body
 from bench.echo_server import app
@@ -82,6 +83,14 @@ def test_closed_loop_sends_up_to_max_requests_and_counts_every_answer(echo_url, 
     assert len(result.measured.latencies) == len(result.measured.service) == 40
     assert result.measured.bytes_sent == 40 * len(bodies[0].render("0" * 32))
     assert result.warmup.sent == 0
+
+
+def test_latencies_are_timed_finer_than_uvloops_millisecond_clock(echo_url):
+    # bench.ingest runs the generator on uvloop, whose loop.time() moves in whole milliseconds.
+    bodies = [Body(make_record(), "gzip")]
+    result = uvloop.run(run_load(target_of(echo_url), bodies, concurrency=2, duration=60, max_requests=40))
+    fractions = {round(latency * 1000 % 1, 3) for latency in result.measured.latencies + result.measured.service}
+    assert len(fractions) > 2, fractions
 
 
 def test_open_loop_sends_the_scheduled_requests_and_no_more(echo_url):
